@@ -1,26 +1,209 @@
-// Placeholder activation until the views land: registers every declared command.
+// Activation is cheap: no cluster call until one of our views (or a command) needs the network.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { NetworkReader } from '../core/network/reader';
+import { mergeNetwork } from '../core/network/model';
+import type { NetworkStatus } from '../core/network/types';
+import { clusterRoots, findNode } from '../views/model/clusters';
+import { linkRoots, serviceRoots } from '../views/model/network';
+import type { NodeDesc } from '../views/model/nodes';
+import { NetworkStatusBar } from '../views/statusBar';
+import { TOPOLOGY_VIEW_TYPE, TopologyPanel } from '../views/topology';
+import { NodeTreeProvider } from '../views/tree';
+import { registerCommands, type Ext } from './commands';
+import { initLog, log } from './log';
+import { workloadAtCursor } from './yaml';
 
-const commandTable = [
-  { command: 'skupper.init' },
-  { command: 'skupper.delete' },
-  { command: 'skupper.status' },
-  { command: 'skupper.createToken' },
-  { command: 'skupper.createLink' },
-  { command: 'skupper.deleteLink' },
-  { command: 'skupper.expose' },
-  { command: 'skupper.unexpose' },
-  { command: 'skupper.revokeAccess' },
-  { command: 'skupper.showEvents' },
-  { command: 'skupper.showTopology' },
-  { command: 'skupper.refresh' },
-  { command: 'skupper.connectContexts' },
-];
+const NAMESPACES_KEY = 'skupper.namespaces';
 
-export function activate(context: vscode.ExtensionContext): void {
-  for (const { command: id } of commandTable) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, () => vscode.window.showInformationMessage(`${id}: not available yet in this version`)));
+class Extension implements Ext, vscode.Disposable {
+  readonly reader: NetworkReader;
+  private net: NetworkStatus = { updated: '', sites: [], links: [], services: [] };
+  private startPromise?: Promise<void>;
+  readonly clusters: NodeTreeProvider;
+  readonly links: NodeTreeProvider;
+  readonly services: NodeTreeProvider;
+  readonly clustersView: vscode.TreeView<NodeDesc>;
+  private readonly statusBar = new NetworkStatusBar();
+  private readonly topology: TopologyPanel;
+  private kubeWatchers: fs.FSWatcher[] = [];
+  private kubeTimer?: NodeJS.Timeout;
+  readonly activatedAt = Date.now();
+  firstFullRenderMs?: number;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    const namespaces = () => context.globalState.get<Record<string, string>>(NAMESPACES_KEY, {});
+    this.reader = new NetworkReader({
+      timeoutMs: vscode.workspace.getConfiguration('skupper').get<number>('contextTimeoutSeconds', 5) * 1000,
+      namespaceFor: (c) => namespaces()[c],
+      log: (l) => log.info(l),
+    });
+    this.clusters = new NodeTreeProvider(() => clusterRoots(this.reader.current, this.net));
+    this.links = new NodeTreeProvider(() => linkRoots(this.net));
+    this.services = new NodeTreeProvider(() => serviceRoots(this.net));
+    this.clustersView = vscode.window.createTreeView('skupper.clusters', { treeDataProvider: this.clusters, showCollapseAll: true, canSelectMany: true });
+    const linksView = vscode.window.createTreeView('skupper.links', { treeDataProvider: this.links });
+    const servicesView = vscode.window.createTreeView('skupper.services', { treeDataProvider: this.services, showCollapseAll: true });
+    this.topology = new TopologyPanel(context.extensionUri, {
+      network: () => this.net,
+      onSelect: (kind, id) => void this.revealFromTopology(kind, id),
+      log: (l) => log.info(l),
+    });
+    for (const v of [this.clustersView, linksView, servicesView]) {
+      context.subscriptions.push(v, v.onDidChangeVisibility((e) => e.visible && void this.ensureStarted()));
+      if (v.visible) void this.ensureStarted();
+    }
+    this.reader.on('change', () => this.render());
+    this.reader.loadContexts();
+    this.render();
+    this.watchKubeconfig();
+    context.subscriptions.push(
+      this.clusters,
+      this.links,
+      this.services,
+      this.statusBar,
+      this.topology,
+      ...registerCommands(this),
+      vscode.window.registerWebviewPanelSerializer(TOPOLOGY_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => {
+          this.topology.restore(panel);
+          void this.ensureStarted();
+        },
+      }),
+      vscode.commands.registerCommand('skupper.internal.state', () => ({
+        activatedAt: this.activatedAt,
+        firstFullRenderMs: this.firstFullRenderMs,
+        topologyRenderMs: this.topology.lastRenderMs,
+        contexts: this.reader.current.contexts.map((c) => ({ name: c.name, phase: c.phase, error: c.error, elapsedMs: c.elapsedMs })),
+        network: this.net,
+      })),
+    );
+  }
+
+  ensureStarted(): Promise<void> {
+    this.startPromise ??= (async () => {
+      const t0 = Date.now();
+      await this.reader.start();
+      this.firstFullRenderMs = Date.now() - t0;
+      log.info(`read ${this.reader.current.contexts.length} contexts in ${this.firstFullRenderMs} ms`);
+      this.render();
+    })();
+    return this.startPromise;
+  }
+
+  async refresh(context?: string): Promise<void> {
+    if (context) await this.reader.refreshContext(context);
+    else await this.reader.refreshAll();
+    this.render();
+  }
+
+  private render(): void {
+    const model = this.reader.current;
+    this.net = mergeNetwork(model);
+    void vscode.commands.executeCommand('setContext', 'skupper.noKubeconfig', !!model.kubeconfigError && model.contexts.length === 0);
+    void vscode.commands.executeCommand('setContext', 'skupper.noSites', this.reader.started && this.net.sites.length === 0);
+    this.clusters.refresh();
+    this.links.refresh();
+    this.services.refresh();
+    const loading = model.contexts.some((c) => c.phase === 'loading' || c.phase === 'idle');
+    this.statusBar.update(this.net, loading && this.reader.started);
+    this.topology.update();
+  }
+
+  showTopology(): void {
+    this.topology.show();
+    void this.ensureStarted();
+  }
+
+  async chooseNamespace(context: string, namespace: string): Promise<void> {
+    const all = { ...this.context.globalState.get<Record<string, string>>(NAMESPACES_KEY, {}), [context]: namespace };
+    await this.context.globalState.update(NAMESPACES_KEY, all);
+    await this.reader.setNamespace(context, namespace);
+  }
+
+  async reveal(ref: NodeDesc['ref']): Promise<void> {
+    await this.ensureStarted();
+    const roots = this.clusters.getChildren();
+    const chain = findNode(roots, (n) =>
+      ref.link ? n.ref.siteId === ref.siteId && n.ref.link === ref.link : ref.address ? n.ref.siteId === ref.siteId && n.ref.address === ref.address : n.ref.siteId === ref.siteId && /^site\./.test(n.contextValue),
+    );
+    const target = chain?.[chain.length - 1];
+    if (target) await this.clustersView.reveal(target, { select: true, focus: true, expand: true });
+  }
+
+  private async revealFromTopology(kind: 'site' | 'link', id: string): Promise<void> {
+    if (kind === 'site') return this.reveal({ siteId: id.replace(/^site:/, '') });
+    const m = /^link:(.*)\/([^/]*)$/.exec(id);
+    if (m) return this.reveal({ siteId: m[1], link: m[2] });
+  }
+
+  private watchKubeconfig(): void {
+    for (const w of this.kubeWatchers.splice(0)) w.close();
+    const files = this.reader.current.kubeconfigFiles;
+    const dirs = new Map<string, Set<string>>();
+    for (const f of files) {
+      const dir = path.dirname(f);
+      if (!dirs.has(dir)) dirs.set(dir, new Set());
+      dirs.get(dir)!.add(path.basename(f));
+    }
+    for (const [dir, names] of dirs) {
+      try {
+        // watch the folder: editors and kubectl replace the file rather than write into it
+        const w = fs.watch(dir, (_event, name) => {
+          if (name && !names.has(name.toString())) return;
+          clearTimeout(this.kubeTimer);
+          this.kubeTimer = setTimeout(() => {
+            log.info('kubeconfig changed: reloading contexts');
+            void this.reader.reloadKubeconfig().then(() => this.render());
+          }, 300);
+        });
+        w.on('error', () => undefined);
+        this.kubeWatchers.push(w);
+      } catch {
+        // folder missing: the welcome view explains
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const w of this.kubeWatchers) w.close();
+    clearTimeout(this.kubeTimer);
+    this.reader.dispose();
   }
 }
 
-export function deactivate(): void {}
+function updateEditorContext(editor: vscode.TextEditor | undefined): void {
+  let has = false;
+  if (editor && editor.document.languageId === 'yaml' && editor.document.lineCount < 20000) {
+    has = !!workloadAtCursor(editor.document.getText(), editor.document.offsetAt(editor.selection.active));
+  }
+  void vscode.commands.executeCommand('setContext', 'skupper.editorHasWorkload', has);
+}
+
+let ext: Extension | undefined;
+
+export function activate(context: vscode.ExtensionContext): { activationMs: number } {
+  const t0 = Date.now();
+  context.subscriptions.push(initLog());
+  ext = new Extension(context);
+  context.subscriptions.push(ext);
+  let timer: NodeJS.Timeout | undefined;
+  const later = (e: vscode.TextEditor | undefined) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => updateEditorContext(e), 150);
+  };
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor((e) => updateEditorContext(e)),
+    vscode.window.onDidChangeTextEditorSelection((e) => later(e.textEditor)),
+    vscode.workspace.onDidChangeTextDocument((e) => e.document === vscode.window.activeTextEditor?.document && later(vscode.window.activeTextEditor)),
+  );
+  updateEditorContext(vscode.window.activeTextEditor);
+  const activationMs = Date.now() - t0;
+  log.info(`activated in ${activationMs} ms`);
+  return { activationMs };
+}
+
+export function deactivate(): void {
+  ext = undefined;
+}

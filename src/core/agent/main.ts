@@ -1,3 +1,98 @@
-// Placeholder entry of the router bundle until the site agent lands.
-console.error('vscode-skupper router bundle: the site agent is not built yet');
-process.exit(2);
+// Entry of the router bundle (dist/router.js): the site agent with its router, in a router pod
+// (Kubernetes) or as a local site's process. No vscode import, no package.json read at runtime.
+//   Kubernetes: env POD_IP, POD_NAME, POD_NAMESPACE, SKUPPER_SITE_ID, SKUPPER_SITE_NAME,
+//               SKUPPER_CERTS_DIR (tls.crt, tls.key, ca.crt), SKUPPER_HEALTH_PORT; in-cluster API access.
+//   Local:      env SKUPPER_PLATFORM=local, SKUPPER_SITE_DIR (see src/core/site/local.ts).
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { errorMessage } from '../errors';
+import { KubeClient } from '../kube/client';
+import { Router } from '../router/router';
+import { readLocalSite } from '../site/local';
+import { CERTS_DIR, HEALTH_PORT } from '../site/names';
+import { type AgentModule, type AgentOptions, SiteAgent } from './agent';
+import { KubeSiteStore } from './kubeStore';
+import { sharesHostLoopback } from './hosts';
+import { LocalSiteStore } from './localStore';
+import { linkAgentModules } from '../link/agentModules';
+import { serviceModules, siteEventRecorder } from './servicesAgent';
+
+/** Modules other parts add (claims server, services): each gets the agent context on start. */
+export const extraModules: AgentModule<Router>[] = [];
+// Issue 6: the claims endpoint and the link status publisher.
+extraModules.push(...(linkAgentModules() as AgentModule<Router>[]));
+
+export function agentOptions(env: NodeJS.ProcessEnv = process.env): AgentOptions<Router> {
+  const startRouter = (config: Parameters<typeof Router.start>[0]) => Router.start(config);
+  if (env.SKUPPER_PLATFORM === 'local') {
+    const dir = env.SKUPPER_SITE_DIR;
+    if (!dir) throw new Error('SKUPPER_SITE_DIR is not set');
+    const site = readLocalSite(dir);
+    if (!site) throw new Error(`no site.json in ${dir}`);
+    return {
+      store: new LocalSiteStore(dir),
+      startRouter,
+      namespace: dir,
+      health: { host: '127.0.0.1', port: site.ports.health },
+      site: {
+        routerId: `${site.name}-${site.id.slice(0, 8)}`,
+        listenHost: site.host,
+        localHost: '127.0.0.1',
+        serverTls: { ca: join(dir, 'server', 'ca.crt'), cert: join(dir, 'server', 'tls.crt'), key: join(dir, 'server', 'tls.key') },
+        interRouterPort: site.ports.interRouter,
+        edgePort: site.ports.edge,
+        localAmqpPort: site.ports.amqp,
+      },
+    };
+  }
+  const podIp = env.POD_IP && isIP(env.POD_IP) ? env.POD_IP : undefined;
+  const certs = env.SKUPPER_CERTS_DIR || CERTS_DIR;
+  const client = KubeClient.inCluster({ namespace: env.POD_NAMESPACE });
+  return {
+    store: new KubeSiteStore(client),
+    startRouter,
+    namespace: client.namespace,
+    kube: client,
+    // The kubelet probes the pod IP. Pods of the test control plane share the host's network with
+    // their own 127.x address each: bind that address, never 0.0.0.0 or 127.0.0.1, to stay apart.
+    health: { host: podIp ?? '0.0.0.0', port: Number(env.SKUPPER_HEALTH_PORT) || HEALTH_PORT },
+    site: {
+      routerId: env.POD_NAME || `${env.SKUPPER_SITE_NAME ?? 'router'}-${process.pid}`,
+      listenHost: podIp ?? '0.0.0.0',
+      localHost: sharesHostLoopback(podIp) ? podIp! : '127.0.0.1',
+      serverTls: { ca: join(certs, 'ca.crt'), cert: join(certs, 'tls.crt'), key: join(certs, 'tls.key') },
+    },
+  };
+}
+
+function logEvent(line: string): void {
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'agent', msg: line })}\n`);
+}
+
+export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<SiteAgent<Router>> {
+  const options = agentOptions(env);
+  // Services, network status and events (servicesAgent.ts): the recorder keeps the bounded event log
+  // (events.json) and writes Kubernetes Events; on a laptop the agent's in-memory recorder is kept.
+  const recorder = options.kube instanceof KubeClient ? siteEventRecorder(options.kube, env.POD_NAME || 'site-agent', logEvent) : undefined;
+  const agent = new SiteAgent<Router>(recorder ? { ...options, events: recorder } : options);
+  for (const module of extraModules) agent.addModule(module);
+  for (const module of serviceModules(recorder)) agent.addModule(module as AgentModule<Router>);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'agent', msg: `stopping on ${signal}` })}\n`);
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    agent.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await agent.start();
+  return agent;
+}
+
+runAgent().catch((error) => {
+  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', component: 'agent', msg: `the site agent cannot start: ${errorMessage(error)}` })}\n`);
+  process.exit(1);
+});

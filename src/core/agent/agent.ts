@@ -1,0 +1,331 @@
+// The site agent: the program around the router in a site (a pod, or a local process). It reads the
+// site and its links from a SiteStore, builds the router config (routerConfig.ts), starts the router
+// and re-applies on every change, serves /healthz /readyz /status, and runs modules (the claims
+// server, the services reconciler) that other parts plug in with addModule.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorMessage } from '../errors';
+import type { RouterConfig } from '../router/config';
+import { EventLog, type EventType, type SiteEvent } from './events';
+import { type AgentSite, type LinkSpec, NO_SERVICES, type ServicesConfig, buildRouterConfig, linkProblem, linkTlsFiles } from './routerConfig';
+import type { SiteStore, StoredSite } from './store';
+
+/** The slice of the router the agent drives (src/core/router/router.ts's Router has it). */
+export interface AgentRouter {
+  applyConfig(config: RouterConfig): Promise<void>;
+  stop(): Promise<void>;
+  status(): unknown;
+  publish?(address: string, body: unknown): void;
+  subscribe?(address: string, handler: (body: unknown, from: string) => void): () => void;
+}
+
+export type RouterFactory = (config: RouterConfig) => Promise<AgentRouter>;
+
+export interface EventRecorder {
+  record(type: EventType, reason: string, message: string): void;
+  events(): SiteEvent[];
+}
+
+/** What a module gets when it starts. */
+export interface AgentContext<R extends AgentRouter = AgentRouter> {
+  platform: 'kubernetes' | 'local';
+  site: StoredSite;
+  /** The namespace (Kubernetes) or the site folder (local). */
+  namespace: string;
+  store: SiteStore;
+  router: R;
+  events: EventRecorder;
+  /** Where listeners for other sites bind (pod IP) and where local ones bind. */
+  listenHost: string;
+  localHost: string;
+  /** Ports of the router and agent: never give them to a service. */
+  reservedPorts: number[];
+  /** The services module hands its tcp listeners and connectors here; the agent folds them into the router config. */
+  applyServices(services: ServicesConfig): Promise<void>;
+  /** The platform's API client (KubeClient on Kubernetes), when there is one. */
+  kube?: unknown;
+  /** The site's server certificate files (the claims server serves with them). */
+  serverTls: { ca: string; cert: string; key: string };
+  /**
+   * New server certificate files (revoke-access, issue 6): the listeners restart with them; with
+   * dropLinks the links they had accepted are closed first (old client certificates cannot return).
+   */
+  setServerTls?(files: { ca: string; cert: string; key: string }, dropLinks: boolean): Promise<void>;
+}
+
+export interface AgentModule<R extends AgentRouter = AgentRouter> {
+  name: string;
+  start(ctx: AgentContext<R>): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+export interface AgentOptions<R extends AgentRouter = AgentRouter> {
+  store: SiteStore;
+  startRouter: (config: RouterConfig) => Promise<R>;
+  /** Site facts the store does not hold (router id, hosts, ports, TLS file paths). */
+  site: Omit<AgentSite, 'id' | 'name' | 'mode' | 'ingress'>;
+  namespace: string;
+  health: { host: string; port: number };
+  kube?: unknown;
+  events?: EventRecorder;
+  /** Private folder for link TLS files (a fresh 0700 tmp folder by default). */
+  tlsDir?: string;
+  debounceMs?: number;
+  log?: (line: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A bounded in-memory event log, echoed to the agent's log. */
+export class MemoryRecorder implements EventRecorder {
+  private readonly log = new EventLog();
+  constructor(private readonly echo?: (event: SiteEvent) => void) {}
+  record(type: EventType, reason: string, message: string): void {
+    this.echo?.(this.log.add(type, reason, message));
+  }
+  events(): SiteEvent[] {
+    return this.log.list();
+  }
+}
+
+export class SiteAgent<R extends AgentRouter = AgentRouter> {
+  readonly events: EventRecorder;
+  router?: R;
+  site?: StoredSite;
+  config?: RouterConfig;
+  private readonly modules: AgentModule<R>[] = [];
+  private readonly started: AgentModule<R>[] = [];
+  private services: ServicesConfig = NO_SERVICES;
+  private links: LinkSpec[] = [];
+  private readonly tlsDir: string;
+  private unwatch?: () => void;
+  private server?: Server;
+  private timer?: NodeJS.Timeout;
+  private applying: Promise<void> = Promise.resolve();
+  private lastApplied = '';
+  private lastError?: string;
+  private ready = false;
+  private stopping = false;
+  private readonly badLinks = new Set<string>();
+
+  constructor(private readonly o: AgentOptions<R>) {
+    this.events = o.events ?? new MemoryRecorder((e) => this.log(`event ${e.reason}: ${e.message}`, { type: e.type }));
+    this.tlsDir = o.tlsDir ?? mkdtempSync(join(tmpdir(), 'skupper-links-'));
+    chmodSync(this.tlsDir, 0o700);
+  }
+
+  addModule(module: AgentModule<R>): this {
+    this.modules.push(module);
+    return this;
+  }
+
+  private log(line: string, fields?: Record<string, unknown>): void {
+    (this.o.log ?? ((l, f) => process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'agent', msg: l, ...f })}\n`)))(line, fields);
+  }
+
+  private agentSite(site: StoredSite): AgentSite {
+    return { ...this.o.site, id: site.id, name: site.name, mode: site.mode, ingress: site.ingress };
+  }
+
+  /** Health first (so probes get answers while starting), then the site, the router, the modules. */
+  async start(): Promise<void> {
+    await this.serveHealth();
+    const site = await this.waitForSite();
+    this.site = site;
+    this.links = await this.o.store.readLinks();
+    this.writeLinkFiles(this.links);
+    this.config = buildRouterConfig(this.agentSite(site), this.links, this.services, this.tlsDir);
+    this.router = await this.o.startRouter(this.config);
+    this.lastApplied = JSON.stringify(this.config);
+    this.events.record('Normal', 'RouterStarted', `router ${this.config.id} of site ${site.name} started (${site.mode}, ${this.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(', ')})`);
+    for (const module of this.modules) {
+      try {
+        await module.start(this.context());
+        this.started.push(module);
+      } catch (error) {
+        this.events.record('Warning', 'ModuleFailed', `${module.name} did not start: ${errorMessage(error)}`);
+      }
+    }
+    this.unwatch = this.o.store.watch((why) => this.schedule(why));
+    this.ready = true;
+  }
+
+  private async waitForSite(): Promise<StoredSite> {
+    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        const site = await this.o.store.readSite();
+        if (site) return site;
+        this.lastError = 'the site record does not exist (yet)';
+      } catch (error) {
+        this.lastError = errorMessage(error);
+      }
+      this.log('waiting for the site record', { error: this.lastError });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private context(): AgentContext<R> {
+    const site = this.site!;
+    const c = this.config!;
+    return {
+      platform: this.o.store.platform,
+      site,
+      namespace: this.o.namespace,
+      store: this.o.store,
+      router: this.router!,
+      events: this.events,
+      listenHost: this.o.site.listenHost,
+      localHost: this.o.site.localHost,
+      reservedPorts: [...c.listeners.map((l) => l.port), this.o.health.port, ...(c.management ? [c.management.port] : [])],
+      applyServices: (services) => this.applyServices(services),
+      kube: this.o.kube,
+      serverTls: this.o.site.serverTls,
+      setServerTls: (files, dropLinks) => this.setServerTls(files, dropLinks),
+    };
+  }
+
+  /** See AgentContext.setServerTls (added for revoke-access, issue 6). */
+  async setServerTls(files: { ca: string; cert: string; key: string }, dropLinks: boolean): Promise<void> {
+    this.o.site.serverTls = files;
+    if (dropLinks) {
+      this.applying = this.applying.then(async () => {
+        if (this.stopping || !this.router || !this.config) return;
+        // Without the TLS listeners for a moment: the router closes them with the links they accepted.
+        const cut = { ...this.config, listeners: this.config.listeners.filter((l) => !l.tls) };
+        try {
+          await this.router.applyConfig(cut);
+        } catch (error) {
+          this.log('could not close the listeners for new certificates', { error: errorMessage(error) });
+        }
+        this.config = cut;
+        this.lastApplied = '';
+      });
+    } else {
+      this.lastApplied = '';
+    }
+    await this.reconcile('server certificate changed');
+  }
+
+  async applyServices(services: ServicesConfig): Promise<void> {
+    this.services = { tcpListeners: [...services.tcpListeners], tcpConnectors: [...services.tcpConnectors] };
+    await this.reconcile('services changed');
+  }
+
+  private schedule(why: string): void {
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reconcile(why), this.o.debounceMs ?? 200);
+  }
+
+  /** Re-reads the store and applies the config if it changed. Serialised. */
+  reconcile(why: string): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      if (this.stopping || !this.router) return;
+      try {
+        const site = await this.o.store.readSite();
+        if (!site) {
+          this.lastError = 'the site record is gone (the site is being deleted)';
+          return;
+        }
+        this.site = site;
+        this.links = await this.o.store.readLinks();
+        for (const link of this.links) {
+          const problem = linkProblem(link, site.mode);
+          if (problem && !this.badLinks.has(link.name)) this.events.record('Warning', 'LinkInvalid', problem);
+          if (problem) this.badLinks.add(link.name);
+          else this.badLinks.delete(link.name);
+        }
+        this.writeLinkFiles(this.links);
+        const next = buildRouterConfig(this.agentSite(site), this.links, this.services, this.tlsDir);
+        const text = JSON.stringify(next);
+        if (text === this.lastApplied) return;
+        const before = new Set(this.config?.connectors.map((c) => c.name));
+        await this.router.applyConfig(next);
+        for (const c of next.connectors) if (!before.has(c.name)) this.events.record('Normal', 'LinkConfigured', `link ${c.name} to ${c.host}:${c.port} (cost ${c.cost ?? 1})`);
+        for (const name of before) if (!next.connectors.some((c) => c.name === name)) this.events.record('Normal', 'LinkRemoved', `link ${name} removed`);
+        this.config = next;
+        this.lastApplied = text;
+        this.lastError = undefined;
+        this.log('router config applied', { why });
+      } catch (error) {
+        this.lastError = errorMessage(error);
+        this.events.record('Warning', 'ConfigError', `router config not applied (${why}): ${this.lastError}`);
+      }
+    });
+    return this.applying;
+  }
+
+  /** Writes each link's CA, certificate and key into the private folder (keys 0600); removes old ones. */
+  private writeLinkFiles(links: LinkSpec[]): void {
+    const keep = new Set<string>();
+    for (const link of links) {
+      if (!link.caCrt || !link.tlsCrt || !link.tlsKey) continue;
+      const files = linkTlsFiles(this.tlsDir, link.name);
+      mkdirSync(join(files.ca, '..'), { recursive: true, mode: 0o700 });
+      writeFileSync(files.ca, link.caCrt, { mode: 0o600 });
+      writeFileSync(files.cert, link.tlsCrt, { mode: 0o600 });
+      writeFileSync(files.key, link.tlsKey, { mode: 0o600 });
+      keep.add(join(files.ca, '..'));
+    }
+    for (const old of this.config?.connectors ?? []) {
+      const folder = join(old.tls.ca, '..');
+      if (!keep.has(folder)) rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      ready: this.ready,
+      platform: this.o.store.platform,
+      site: this.site ?? null,
+      links: this.links.map((l) => l.name),
+      lastError: this.lastError ?? null,
+      modules: this.started.map((m) => m.name),
+      router: this.router?.status() ?? null,
+      events: this.events.events().slice(-50),
+    };
+  }
+
+  private serveHealth(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const send = (code: number, body: string, type = 'text/plain') => {
+        res.writeHead(code, { 'content-type': type });
+        res.end(body);
+      };
+      if (path === '/healthz') return send(200, 'ok\n');
+      if (path === '/readyz') return this.ready ? send(200, 'ready\n') : send(503, `not ready${this.lastError ? `: ${this.lastError}` : ''}\n`);
+      if (path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
+      send(404, 'not found\n');
+    });
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.o.health.port, this.o.health.host, () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.ready = false;
+    clearTimeout(this.timer);
+    this.unwatch?.();
+    for (const module of [...this.started].reverse()) {
+      try {
+        await module.stop();
+      } catch (error) {
+        this.log('module did not stop cleanly', { module: module.name, error: errorMessage(error) });
+      }
+    }
+    await this.applying.catch(() => undefined);
+    await this.router?.stop();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections?.();
+    rmSync(this.tlsDir, { recursive: true, force: true });
+  }
+
+  /** The port the health server listens on (when started with port 0). */
+  healthPort(): number | undefined {
+    const address = this.server?.address();
+    return address && typeof address === 'object' ? address.port : undefined;
+  }
+}

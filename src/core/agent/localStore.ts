@@ -1,0 +1,51 @@
+// The agent's site store for a local site: its folder (see src/core/site/local.ts for the layout).
+import { existsSync, readFileSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readLocalSite } from '../site/local';
+import { type LinkSpec, linkFromSecret } from './routerConfig';
+import type { SiteStore, StoredSite } from './store';
+
+export class LocalSiteStore implements SiteStore {
+  readonly platform = 'local' as const;
+
+  constructor(readonly dir: string, private readonly pollMs = 2000) {}
+
+  async readSite(): Promise<StoredSite | undefined> {
+    const site = readLocalSite(this.dir);
+    return site ? { id: site.id, name: site.name, mode: site.mode, ingress: site.ingress } : undefined;
+  }
+
+  async readLinks(): Promise<LinkSpec[]> {
+    const dir = join(this.dir, 'links');
+    if (!existsSync(dir)) return [];
+    const links: LinkSpec[] = [];
+    for (const file of readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+      try {
+        const secret = parse(readFileSync(join(dir, file), 'utf8'));
+        if (!secret?.metadata?.name) secret.metadata = { ...(secret.metadata ?? {}), name: file.replace(/\.(ya?ml|json)$/, '') };
+        links.push(linkFromSecret(secret));
+      } catch {
+        // A file being written: the next change picks it up.
+      }
+    }
+    return links;
+  }
+
+  watch(onChange: (why: string) => void): () => void {
+    const watchers: FSWatcher[] = [];
+    for (const dir of [this.dir, join(this.dir, 'links')]) {
+      try {
+        watchers.push(watch(dir, () => onChange(`${dir} changed`)));
+      } catch {
+        // polling below
+      }
+    }
+    const timer = setInterval(() => onChange('poll'), this.pollMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      watchers.forEach((w) => w.close());
+    };
+  }
+}

@@ -1,0 +1,132 @@
+// The agent modules of services, network status and events, ready for SiteAgent.addModule:
+//
+//   const recorder = siteEventRecorder(client, podName);            // pass as AgentOptions.events
+//   const agent = new SiteAgent({ ..., events: recorder });
+//   for (const m of serviceModules(recorder)) agent.addModule(m);
+//
+// On Kubernetes the services module watches the services ConfigMap and the pods of the namespace
+// (a change triggers a reconcile at once; a 10 s poll is the safety net), and the publisher writes
+// network.json and events.json. A local site (no kube client) still learns the network's services
+// and gets listeners for them; its network.json goes into its folder.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeClient } from '../kube/client';
+import { type WatchHandle, watchWithReconnect } from '../kube/watch';
+import { SERVICES_CONFIGMAP } from '../service/definition';
+import { CLAIMS_PORT, HEALTH_PORT } from '../site/names';
+import type { AgentContext, AgentModule, AgentRouter } from './agent';
+import { NETWORK_KEY } from './networkStatus';
+import { type KubeLike, type RouterLike, ServicesModule } from './servicesModule';
+import { NetworkStatusPublisher, SiteEventRecorder, type StatusKube } from './statusPublisher';
+
+/** The event recorder of a Kubernetes site: bounded log → events.json, and Kubernetes Events. */
+export function siteEventRecorder(client: KubeClient, component: string, echo?: (line: string) => void): SiteEventRecorder {
+  return new SiteEventRecorder({
+    kube: client as unknown as StatusKube,
+    namespace: client.namespace,
+    component,
+    log: echo ? (e) => echo(`event ${e.type} ${e.reason}: ${e.message}`) : undefined,
+  });
+}
+
+function isKubeClient(kube: unknown): kube is KubeClient {
+  return typeof kube === 'object' && kube !== null && 'core' in kube && 'kc' in kube;
+}
+
+/** The modules, sharing one services state. Pass the recorder when it is a SiteEventRecorder (it gets started). */
+export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
+  let services: ServicesModule | undefined;
+  let publisher: NetworkStatusPublisher | undefined;
+  let watches: WatchHandle[] = [];
+  let localTimer: NodeJS.Timeout | undefined;
+
+  const eventsModule: AgentModule = {
+    name: 'events',
+    start: async () => {
+      await recorder?.start();
+    },
+    stop: async () => {
+      await recorder?.stop();
+    },
+  };
+
+  const servicesModule: AgentModule = {
+    name: 'services',
+    async start(ctx: AgentContext<AgentRouter>) {
+      const router = ctx.router as unknown as RouterLike;
+      if (typeof router.publish !== 'function' || typeof router.subscribe !== 'function') throw new Error('the router has no messaging (publish/subscribe): service sync needs it');
+      const client = isKubeClient(ctx.kube) ? ctx.kube : undefined;
+      services = new ServicesModule({
+        kube: client as unknown as KubeLike | undefined,
+        namespace: ctx.namespace,
+        siteId: ctx.site.id,
+        siteName: ctx.site.name,
+        platform: ctx.platform,
+        listenHost: ctx.listenHost,
+        router,
+        events: ctx.events,
+        applyServices: (s) => ctx.applyServices(s),
+        reservedPorts: [...ctx.reservedPorts, CLAIMS_PORT, HEALTH_PORT],
+        pollIntervalMs: client ? 10_000 : 5_000,
+        manageServices: Boolean(client),
+      });
+      if (client) {
+        await services.loadPreviousPorts();
+        const ns = client.namespace;
+        const poke = () => services?.trigger();
+        watches = [
+          watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/configmaps`, { query: { fieldSelector: `metadata.name=${SERVICES_CONFIGMAP}` }, onEvent: poke, onConnect: poke }),
+          watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/pods`, { onEvent: poke, onConnect: poke }),
+          watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/services`, { onEvent: poke, onConnect: poke }),
+        ];
+      }
+      await services.start();
+    },
+    async stop() {
+      for (const w of watches) w.stop();
+      watches = [];
+      await services?.stop();
+    },
+  };
+
+  const statusModule: AgentModule = {
+    name: 'network-status',
+    async start(ctx: AgentContext<AgentRouter>) {
+      if (!services) throw new Error('the services module did not start');
+      const s = services;
+      if (isKubeClient(ctx.kube)) {
+        publisher = new NetworkStatusPublisher({
+          kube: ctx.kube as unknown as StatusKube,
+          namespace: ctx.kube.namespace,
+          services: s,
+          onError: (message) => ctx.events.record('Warning', 'StatusError', message),
+        });
+        await publisher.start();
+      } else {
+        // Local site: the folder is ctx.namespace.
+        const write = () => {
+          try {
+            const status = { ...buildSnapshot(s), events: ctx.events.events() };
+            writeFileSync(join(ctx.namespace, NETWORK_KEY), JSON.stringify(status, null, 2));
+          } catch {
+            // The folder may be gone (site deleted).
+          }
+        };
+        localTimer = setInterval(write, 5000);
+        localTimer.unref?.();
+        s.on('changed', write);
+        write();
+      }
+    },
+    async stop() {
+      if (localTimer) clearInterval(localTimer);
+      await publisher?.stop();
+    },
+  };
+
+  return [eventsModule, servicesModule, statusModule];
+}
+
+function buildSnapshot(s: ServicesModule) {
+  return new NetworkStatusPublisher({ kube: undefined as unknown as StatusKube, namespace: '', services: s }).snapshot();
+}

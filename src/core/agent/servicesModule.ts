@@ -1,0 +1,469 @@
+// The services module of the site agent: keeps the router's tcp listeners and connectors, and the
+// site's Kubernetes Services, in line with the local service definitions (skupper-services), the
+// target pods, and the services other sites announce (service sync). Decisions are the pure
+// functions of servicesReconcile.ts and serviceSync.ts; this file reads the API, applies, and times.
+import { EventEmitter } from 'node:events';
+import { errorMessage } from '../errors';
+import { type ServiceDefinition, SERVICES_CONFIGMAP, parseServicesData } from '../service/definition';
+import {
+  ADDRESS_LABEL,
+  type DesiredService,
+  type ExistingService,
+  type PodInfo,
+  type TcpEndpoint,
+  allocatePorts,
+  desiredConnectors,
+  desiredListeners,
+  desiredServices,
+  isOurs,
+  mergeDefinitions,
+  planServiceChanges,
+  portKey,
+} from './servicesReconcile';
+import {
+  ANNOUNCE_INTERVAL_MS,
+  type AnnouncedCounters,
+  type AnnouncedLink,
+  type Announcement,
+  type Platform,
+  RemoteSites,
+  SERVICE_SYNC_ADDRESS,
+  type SyncChange,
+  isEmptyChange,
+  parseAnnouncement,
+} from './serviceSync';
+
+/** The slice of the router the module uses (src/core/router/router.ts's Router has it). */
+export interface RouterLike {
+  readonly id?: string;
+  status(): {
+    id: string;
+    mode: 'interior' | 'edge';
+    connections: { name?: string; role: string; direction: 'outgoing' | 'incoming'; state: string; since: string; remoteSiteId?: string; remoteSiteName?: string; cost: number; lastError?: string }[];
+    routers: { id: string; siteId: string }[];
+    tcpListeners: { name: string; address: string; flows: number; flowsTotal: number; bytesIn: number; bytesOut: number }[];
+    tcpConnectors: { name: string; address: string; flows: number; flowsTotal: number; bytesIn: number; bytesOut: number }[];
+  };
+  publish(address: string, body: unknown): void;
+  subscribe(address: string, handler: (body: unknown, fromRouterId: string) => void): () => void;
+  /** 'routes' when the set of reachable routers changes: a link came up or went down. */
+  readonly events?: { on(event: string, listener: (...args: unknown[]) => void): unknown; off(event: string, listener: (...args: unknown[]) => void): unknown };
+}
+
+/** The slice of the Kubernetes API the module uses (KubeClient has it). */
+export interface KubeLike {
+  core: {
+    readNamespacedConfigMap(p: { name: string; namespace: string }): Promise<{ data?: Record<string, string>; metadata?: { uid?: string } }>;
+    listNamespacedPod(p: { namespace: string; labelSelector?: string }): Promise<{ items: any[] }>;
+    listNamespacedService(p: { namespace: string; labelSelector?: string }): Promise<{ items: any[] }>;
+    createNamespacedService(p: { namespace: string; body: any }): Promise<unknown>;
+    replaceNamespacedService(p: { name: string; namespace: string; body: any }): Promise<unknown>;
+    readNamespacedService(p: { name: string; namespace: string }): Promise<any>;
+    deleteNamespacedService(p: { name: string; namespace: string }): Promise<unknown>;
+  };
+}
+
+export interface EventSink {
+  record(type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface ServicesModuleOptions {
+  /** Absent on a local site: no local definitions, no Kubernetes Services; it still learns the network's services. */
+  kube?: KubeLike;
+  namespace: string;
+  siteId: string;
+  siteName: string;
+  platform?: Platform;
+  /** Listeners bind here: the pod IP (pods share the host's loopback in the test control plane). */
+  listenHost?: string;
+  router: RouterLike;
+  events?: EventSink;
+  /** Gives the router its tcp listeners and connectors (the agent folds them into the router config). */
+  applyServices(services: { tcpListeners: TcpEndpoint[]; tcpConnectors: TcpEndpoint[] }): Promise<void> | void;
+  /** Ports the router itself uses (inter-router, edge, claims, health): never given to a service. */
+  reservedPorts?: number[];
+  /** The site ConfigMap's uid, owner of the Services made here; read from the API when absent. */
+  siteUid?: string;
+  announceIntervalMs?: number;
+  /** How often the API is read for definition and pod changes. */
+  pollIntervalMs?: number;
+  /** Skip Kubernetes Services (local sites). */
+  manageServices?: boolean;
+  now?: () => number;
+}
+
+const SITE_CONFIGMAP = 'skupper-site';
+
+function podInfo(pod: any): PodInfo {
+  const ready = (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+  return {
+    name: pod.metadata?.name ?? '',
+    ip: pod.status?.podIP || undefined,
+    ready: ready && pod.status?.phase === 'Running',
+    labels: pod.metadata?.labels ?? {},
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+  };
+}
+
+function existingService(svc: any): ExistingService {
+  return {
+    name: svc.metadata?.name ?? '',
+    labels: svc.metadata?.labels,
+    annotations: svc.metadata?.annotations,
+    selector: svc.spec?.selector,
+    ports: (svc.spec?.ports ?? []).map((p: any) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+  };
+}
+
+function statusCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The services module: `start()` / `stop()`, like every agent module. */
+export class ServicesModule extends EventEmitter {
+  readonly remote: RemoteSites;
+  private local: ServiceDefinition[] = [];
+  private localSignature = '';
+  private pods: PodInfo[] = [];
+  private ports = new Map<string, number>();
+  private applied = '';
+  private knownAddresses = new Set<string>();
+  private conflicts = new Set<string>();
+  private badKeys = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe?: () => void;
+  private running = false;
+  private pending = false;
+  private reconciling?: Promise<void>;
+  private stopped = false;
+  private siteUid?: string;
+  private lastError = '';
+  /** When each remote address was first seen (for timings). */
+  readonly firstSeen = new Map<string, number>();
+
+  constructor(private readonly o: ServicesModuleOptions) {
+    super();
+    this.remote = new RemoteSites(o.siteId);
+    this.siteUid = o.siteUid;
+  }
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
+  }
+
+  private readonly onRoutes = () => this.announceSoon();
+  private soon: NodeJS.Timeout[] = [];
+
+  /**
+   * Announces shortly (debounced), and once more a little later: after a link comes up the other
+   * side's multicast subscription reaches us with its routing update, so the first copy may find
+   * nobody to go to.
+   */
+  announceSoon(): void {
+    if (this.stopped || this.soon.length) return;
+    const first = setTimeout(() => this.announce(), 250);
+    const second = setTimeout(() => {
+      this.announce();
+      this.soon = [];
+    }, 1500);
+    first.unref?.();
+    second.unref?.();
+    this.soon = [first, second];
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.o.router.subscribe(SERVICE_SYNC_ADDRESS, (body) => this.onAnnouncement(body));
+    this.o.router.events?.on('routes', this.onRoutes);
+    const interval = this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
+    const poll = this.o.pollIntervalMs ?? 1000;
+    this.timers.push(setInterval(() => this.tick(), interval));
+    this.timers.push(setInterval(() => this.trigger(), poll));
+    for (const t of this.timers) t.unref?.();
+    await this.reconcile();
+    this.announce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.router.events?.off('routes', this.onRoutes);
+    for (const t of this.soon) clearTimeout(t);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    try {
+      this.o.router.publish(SERVICE_SYNC_ADDRESS, JSON.stringify({ ...this.announcement(), services: [], bye: true }));
+    } catch {
+      // The router may already be gone.
+    }
+    this.unsubscribe?.();
+    await this.reconciling?.catch(() => undefined);
+  }
+
+  /** Local definitions as last read. */
+  localDefinitions(): ServiceDefinition[] {
+    return this.local;
+  }
+
+  private tick(): void {
+    const change = this.remote.expire(this.now());
+    if (!isEmptyChange(change)) this.onSyncChange(change);
+    this.announce();
+  }
+
+  private onAnnouncement(body: unknown): void {
+    const a = parseAnnouncement(body);
+    if (!a || a.site.id === this.o.siteId) return;
+    const change = this.remote.receive(a, this.now());
+    if (!isEmptyChange(change)) this.onSyncChange(change);
+    this.emit('announcement', a);
+  }
+
+  private onSyncChange(change: SyncChange): void {
+    for (const s of change.sitesJoined) this.o.events?.record('Normal', 'SiteJoined', `site ${s.name} (${s.id}) is announcing its services`);
+    // A site we did not know: tell it about us now rather than at the next tick.
+    if (change.sitesJoined.length) this.announceSoon();
+    for (const s of change.sitesLeft) this.o.events?.record('Normal', 'SiteLeft', `site ${s.name} (${s.id}) went silent or stopped: its services are forgotten`);
+    this.trigger();
+    this.emit('changed');
+  }
+
+  /** Asks for a reconcile; runs at most one at a time, and once more if asked meanwhile. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.reconciling = this.reconcile();
+  }
+
+  async reconcile(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.pending = false;
+        await this.reconcileOnce();
+      } while (this.pending && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const { kube, namespace } = this.o;
+    try {
+      if (!kube) return await this.reconcileRemoteOnly();
+      const cm = await kube.core.readNamespacedConfigMap({ name: SERVICES_CONFIGMAP, namespace }).catch((e) => {
+        if (statusCode(e) === 404) return { data: {} };
+        throw e;
+      });
+      const parsed = parseServicesData(cm.data ?? {});
+      for (const bad of parsed.errors) {
+        if (this.badKeys.has(bad.key)) continue;
+        this.badKeys.add(bad.key);
+        this.o.events?.record('Warning', 'ServiceDefinitionInvalid', `${SERVICES_CONFIGMAP} key ${bad.key}: ${bad.reason}`);
+      }
+      this.local = parsed.definitions;
+      const signature = JSON.stringify(this.local);
+      const localChanged = signature !== this.localSignature;
+      this.localSignature = signature;
+
+      const selectors = [...new Set(this.local.flatMap((d) => d.targets.map((t) => t.selector).filter((s): s is string => Boolean(s))))];
+      const pods: PodInfo[] = [];
+      for (const selector of selectors) {
+        const list = await kube.core.listNamespacedPod({ namespace, labelSelector: selector });
+        for (const p of list.items) if (!pods.some((x) => x.name === p.metadata?.name)) pods.push(podInfo(p));
+      }
+      this.pods = pods;
+
+      const merged = mergeDefinitions(this.local, this.remote.services());
+      this.ports = allocatePorts(merged, this.ports, this.o.reservedPorts ?? []);
+      const tcpConnectors = desiredConnectors(this.local, pods);
+      const tcpListeners = desiredListeners(merged, this.ports, this.o.listenHost ?? '0.0.0.0');
+      const key = JSON.stringify([tcpListeners, tcpConnectors]);
+      if (key !== this.applied) {
+        await this.o.applyServices({ tcpListeners, tcpConnectors });
+        this.applied = key;
+      }
+      this.reportServiceChanges(merged);
+      if (this.o.manageServices !== false) await this.syncKubeServices(merged);
+      if (localChanged) this.announce();
+      this.lastError = '';
+      this.emit('reconciled', { local: this.local, merged, tcpListeners, tcpConnectors });
+    } catch (error) {
+      const message = errorMessage(error).split('\n')[0];
+      if (message !== this.lastError) this.o.events?.record('Warning', 'ServiceSyncError', `reconciling services failed: ${message}`);
+      this.lastError = message;
+    }
+  }
+
+  private async reconcileRemoteOnly(): Promise<void> {
+    const merged = mergeDefinitions([], this.remote.services());
+    this.ports = allocatePorts(merged, this.ports, this.o.reservedPorts ?? []);
+    const tcpListeners = desiredListeners(merged, this.ports, this.o.listenHost ?? '127.0.0.1');
+    const key = JSON.stringify([tcpListeners, []]);
+    if (key !== this.applied) {
+      await this.o.applyServices({ tcpListeners, tcpConnectors: [] });
+      this.applied = key;
+    }
+    this.reportServiceChanges(merged);
+    this.emit('reconciled', { local: [], merged, tcpListeners, tcpConnectors: [] });
+  }
+
+  private reportServiceChanges(merged: ServiceDefinition[]): void {
+    const now = new Set(merged.map((d) => d.address));
+    for (const def of merged) {
+      if (this.knownAddresses.has(def.address)) continue;
+      const where = def.origin && def.origin !== this.o.siteId ? `from site ${this.siteName(def.origin)}` : 'exposed here';
+      this.o.events?.record('Normal', 'ServiceAdded', `service ${def.address} (${def.protocol} ${def.ports.join(',')}) ${where}`);
+      if (!this.firstSeen.has(def.address)) this.firstSeen.set(def.address, this.now());
+    }
+    for (const address of this.knownAddresses) {
+      if (!now.has(address)) {
+        this.o.events?.record('Normal', 'ServiceRemoved', `service ${address} is no longer in the network`);
+        this.firstSeen.delete(address);
+      }
+    }
+    this.knownAddresses = now;
+  }
+
+  private siteName(id: string): string {
+    return this.remote.announcements().find((a) => a.site.id === id)?.site.name ?? id;
+  }
+
+  private async ownerUid(): Promise<string | undefined> {
+    if (this.siteUid || !this.o.kube) return this.siteUid;
+    try {
+      const cm = await this.o.kube.core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace: this.o.namespace });
+      this.siteUid = cm.metadata?.uid;
+    } catch {
+      // No owner: Services are still made, and removed by the agent when unneeded.
+    }
+    return this.siteUid;
+  }
+
+  private serviceBody(d: DesiredService, uid: string | undefined, existing?: any): any {
+    return {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        ...(existing?.metadata ?? {}),
+        name: d.name,
+        namespace: this.o.namespace,
+        labels: { ...(existing?.metadata?.labels ?? {}), ...d.labels },
+        annotations: { ...(existing?.metadata?.annotations ?? {}), ...d.annotations },
+        ...(uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: SITE_CONFIGMAP, uid }] } : {}),
+      },
+      spec: { ...(existing?.spec ?? {}), type: existing?.spec?.type ?? 'ClusterIP', selector: d.selector, ports: d.ports },
+    };
+  }
+
+  private async syncKubeServices(merged: ServiceDefinition[]): Promise<void> {
+    const { namespace } = this.o;
+    const kube = this.o.kube!;
+    const list = await kube.core.listNamespacedService({ namespace });
+    const existing = list.items.map(existingService);
+    const changes = planServiceChanges(desiredServices(merged, this.ports), existing);
+    const uid = await this.ownerUid();
+    for (const c of changes.conflicts) {
+      if (this.conflicts.has(c.name)) continue;
+      this.conflicts.add(c.name);
+      this.o.events?.record('Warning', 'ServiceConflict', c.reason);
+    }
+    for (const name of [...this.conflicts]) if (!changes.conflicts.some((c) => c.name === name)) this.conflicts.delete(name);
+    for (const d of changes.create) {
+      try {
+        await kube.core.createNamespacedService({ namespace, body: this.serviceBody(d, uid) });
+      } catch (error) {
+        if (statusCode(error) !== 409) throw error; // another router replica made it
+      }
+    }
+    for (const d of changes.update) {
+      const current = await kube.core.readNamespacedService({ name: d.name, namespace });
+      if (!isOurs(existingService(current))) continue;
+      await kube.core.replaceNamespacedService({ name: d.name, namespace, body: this.serviceBody(d, uid, current) }).catch((error) => {
+        if (statusCode(error) !== 409) throw error;
+        this.pending = true;
+      });
+    }
+    for (const name of changes.delete) {
+      await kube.core.deleteNamespacedService({ name, namespace }).catch((error) => {
+        if (statusCode(error) !== 404) throw error;
+      });
+    }
+    // Keep the port of a Service that survives a restart of the agent.
+    for (const s of existing) {
+      if (!isOurs(s)) continue;
+      for (const p of s.ports ?? []) {
+        const key = portKey(s.labels?.[ADDRESS_LABEL] ?? s.name, p.port);
+        if (!this.ports.has(key) && typeof p.targetPort === 'number') this.ports.set(key, p.targetPort);
+      }
+    }
+  }
+
+  /** Seeds port choices from the Services of a previous run, so their target ports do not move. */
+  async loadPreviousPorts(): Promise<void> {
+    if (!this.o.kube) return;
+    try {
+      const list = await this.o.kube.core.listNamespacedService({ namespace: this.o.namespace, labelSelector: ADDRESS_LABEL });
+      for (const svc of list.items.map(existingService)) {
+        if (!isOurs(svc)) continue;
+        for (const p of svc.ports ?? []) if (typeof p.targetPort === 'number') this.ports.set(portKey(svc.labels![ADDRESS_LABEL], p.port), p.targetPort);
+      }
+    } catch {
+      // Best effort.
+    }
+  }
+
+  /** This site's announcement: who it is, its routers and links, its services, its counters. */
+  announcement(): Announcement {
+    let links: AnnouncedLink[] = [];
+    let routers: Announcement['routers'];
+    const counters: AnnouncedCounters = {};
+    try {
+      const st = this.o.router.status();
+      routers = [{ id: st.id, mode: st.mode }];
+      links = st.connections
+        .filter((c) => c.direction === 'outgoing' && (c.role === 'inter-router' || c.role === 'edge'))
+        .map((c) => ({
+          name: c.name ?? `${c.remoteSiteName ?? 'link'}`,
+          ...(c.remoteSiteId ? { toSiteId: c.remoteSiteId } : {}),
+          ...(c.remoteSiteName ? { toSiteName: c.remoteSiteName } : {}),
+          state: c.state === 'up' ? 'up' : c.state === 'connecting' ? 'connecting' : 'down',
+          since: c.since,
+          cost: c.cost,
+          ...(c.lastError ? { error: c.lastError } : {}),
+        }));
+      for (const l of st.tcpListeners) {
+        const c = (counters[l.address] ??= { flows: 0, bytes: 0 });
+        c.flows += l.flowsTotal;
+        c.bytes += l.bytesIn + l.bytesOut;
+        if (l.flowsTotal > 0) c.consumed = true;
+      }
+    } catch {
+      // A router that cannot report yet still announces its services.
+    }
+    return {
+      kind: 'service-sync',
+      version: 1,
+      site: { id: this.o.siteId, name: this.o.siteName, namespace: this.o.namespace, platform: this.o.platform ?? 'kubernetes' },
+      routers,
+      links,
+      services: this.local,
+      counters,
+      intervalMs: this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS,
+      sentAt: new Date(this.now()).toISOString(),
+    };
+  }
+
+  announce(): void {
+    if (this.stopped) return;
+    try {
+      this.o.router.publish(SERVICE_SYNC_ADDRESS, JSON.stringify(this.announcement()));
+    } catch (error) {
+      const message = `announcing services failed: ${errorMessage(error)}`;
+      if (message !== this.lastError) this.o.events?.record('Warning', 'ServiceSyncError', message);
+      this.lastError = message;
+    }
+  }
+}

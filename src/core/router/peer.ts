@@ -1,0 +1,293 @@
+// One AMQP connection of the router (inter-router, edge or a plain client). For routers it carries two
+// pairs of links attached once: "van/control" (link state, routed messages; ordinary AMQP messages) and
+// "van/data" (TCP flows as pre-encoded, pre-settled deliveries, see framing.ts). It implements the core's
+// DataPort; the core never sees the socket.
+import type tls from 'node:tls';
+import type net from 'node:net';
+import type { DataPort } from './flows.js';
+import { DATA_FORMAT, decodeTag } from './framing.js';
+import type { Logger } from './log.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type RheaConnection = any;
+type RheaLink = any;
+
+export type PeerRole = 'inter-router' | 'edge' | 'normal';
+export type PeerState = 'connecting' | 'up' | 'down';
+
+export const DATA_ADDRESS = 'van/data';
+export const CONTROL_ADDRESS = 'van/control';
+
+export interface PeerIdentity {
+  routerId: string;
+  siteId: string;
+  siteName: string;
+  mode: string;
+  cost?: number;
+}
+
+export interface PeerHandlers {
+  /** The peer's open arrived (identity known): the router registers the port. */
+  onUp(link: PeerLink): void;
+  onDown(link: PeerLink, reason: string): void;
+  onControl(link: PeerLink, body: unknown): void;
+  onData(link: PeerLink, kind: number, reverse: boolean, id: number, payload: Buffer): void;
+}
+
+export interface ConnectionStatus {
+  name?: string;
+  role: PeerRole;
+  direction: 'outgoing' | 'incoming';
+  host: string;
+  port: number;
+  state: PeerState;
+  since: string;
+  remoteRouterId?: string;
+  remoteSiteId?: string;
+  remoteSiteName?: string;
+  cost: number;
+  lastError?: string;
+  bytesIn: number;
+  bytesOut: number;
+  flows?: number;
+}
+
+const SENDABLE_BATCH = 1 << 30;
+
+/**
+ * rhea writes every frame with its own socket.write: over TLS that is one record (and one encryption
+ * call) per frame. Defer rhea's output to the end of the current tick and cork the socket meanwhile,
+ * so all frames of a tick leave in one writev and few TLS records.
+ */
+function coalesceWrites(conn: RheaConnection, socket: net.Socket): void {
+  const output = conn.output.bind(conn);
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (socket.destroyed) return;
+    output();
+    socket.uncork();
+  };
+  conn.output = () => {
+    if (scheduled) return;
+    scheduled = true;
+    socket.cork();
+    process.nextTick(flush);
+  };
+}
+
+export class PeerLink implements DataPort {
+  state: PeerState = 'connecting';
+  since = Date.now();
+  lastError?: string;
+  remote?: PeerIdentity;
+  private dataSender?: RheaLink;
+  private controlSender?: RheaLink;
+  private readonly dataQueue: [Buffer, Buffer][] = [];
+  private dataQueueHead = 0;
+  private readonly controlQueue: unknown[] = [];
+  private closed = false;
+
+  constructor(
+    readonly conn: RheaConnection,
+    readonly socket: net.Socket | tls.TLSSocket,
+    readonly direction: 'outgoing' | 'incoming',
+    readonly role: PeerRole,
+    readonly host: string,
+    readonly port: number,
+    readonly configuredName: string | undefined,
+    public cost: number,
+    private readonly handlers: PeerHandlers,
+    private readonly log: Logger,
+  ) {
+    conn.on('connection_open', () => this.opened());
+    conn.on('receiver_open', (ctx: any) => this.receiverOpened(ctx.receiver));
+    conn.on('connection_close', (ctx: any) => {
+      const err = ctx.connection?.error;
+      this.teardown(err ? `the peer closed the connection: ${err.description ?? err.condition}` : 'the peer closed the connection');
+    });
+    conn.on('connection_error', (ctx: any) => {
+      const err = ctx.connection?.error;
+      this.lastError = `the peer closed the connection: ${err?.description ?? err?.condition ?? 'error'}`;
+    });
+    conn.on('disconnected', (ctx: any) => {
+      this.teardown(this.lastError ?? (ctx.error ? `disconnected: ${ctx.error.message ?? ctx.error}` : 'disconnected'));
+    });
+    conn.on('protocol_error', (e: any) => {
+      this.lastError = `AMQP protocol error: ${e?.message ?? e}`;
+      this.socket.destroy();
+    });
+    conn.on('error', (e: any) => {
+      this.lastError = `AMQP error: ${e?.message ?? e}`;
+    });
+    socket.on('close', () => this.teardown(this.lastError ?? 'the connection closed'));
+    coalesceWrites(conn, socket);
+  }
+
+  get name(): string {
+    return this.configuredName ?? `${this.direction}:${this.host}:${this.port}`;
+  }
+
+  get peerId(): string {
+    return this.remote?.routerId ?? '';
+  }
+
+  get isRouterLink(): boolean {
+    return this.role !== 'normal';
+  }
+
+  private opened(): void {
+    if (!this.isRouterLink) {
+      this.state = 'up';
+      this.since = Date.now();
+      this.handlers.onUp(this);
+      return;
+    }
+    const props = (this.conn.remote?.open?.properties ?? {}) as Record<string, unknown>;
+    const routerId = props['van-router-id'];
+    if (typeof routerId !== 'string' || !routerId) {
+      this.lastError = 'the peer is not a van router (no router id in its AMQP open)';
+      this.close(this.lastError);
+      return;
+    }
+    this.remote = {
+      routerId,
+      siteId: String(props['van-site-id'] ?? ''),
+      siteName: String(props['van-site-name'] ?? ''),
+      mode: String(props['van-mode'] ?? 'interior'),
+    };
+    if (this.direction === 'incoming' && typeof props['van-cost'] === 'number') this.cost = props['van-cost'] as number;
+    // Links attached once for all flows; pre-settled.
+    this.dataSender = this.conn.open_sender({ name: `van-data:${this.conn.options.container_id}`, target: { address: DATA_ADDRESS }, snd_settle_mode: 1 });
+    this.controlSender = this.conn.open_sender({ name: `van-control:${this.conn.options.container_id}`, target: { address: CONTROL_ADDRESS }, snd_settle_mode: 1 });
+    this.dataSender.on('sendable', () => this.drainData());
+    this.controlSender.on('sendable', () => this.drainControl());
+    this.state = 'up';
+    this.since = Date.now();
+    this.lastError = undefined;
+    this.handlers.onUp(this);
+  }
+
+  private receiverOpened(receiver: RheaLink): void {
+    if (!this.isRouterLink) return;
+    const address = receiver.target?.address;
+    if (address === DATA_ADDRESS) {
+      receiver.on('message', (ctx: any) => {
+        const d = ctx.delivery;
+        d.update(true);
+        const tag = decodeTag(d.tag);
+        if (!tag || d.format !== DATA_FORMAT) return;
+        this.handlers.onData(this, tag.kind, tag.reverse, tag.id, ctx.message as Buffer);
+      });
+    } else if (address === CONTROL_ADDRESS) {
+      receiver.on('message', (ctx: any) => {
+        ctx.delivery.update(true);
+        this.handlers.onControl(this, ctx.message?.body);
+      });
+    }
+  }
+
+  // ---- DataPort -----------------------------------------------------------------------------------
+
+  sendFrame(tag: Buffer, payload: Buffer): void {
+    if (this.closed) return;
+    const s = this.dataSender;
+    if (s && this.dataQueueHead === this.dataQueue.length && s.sendable()) {
+      s.send(payload, tag, DATA_FORMAT);
+      return;
+    }
+    this.dataQueue.push([tag, payload]);
+  }
+
+  private drainData(): void {
+    const s = this.dataSender;
+    if (!s) return;
+    const q = this.dataQueue;
+    let n = 0;
+    while (this.dataQueueHead < q.length && s.sendable() && n++ < SENDABLE_BATCH) {
+      const [tag, payload] = q[this.dataQueueHead];
+      q[this.dataQueueHead++] = undefined as unknown as [Buffer, Buffer];
+      s.send(payload, tag, DATA_FORMAT);
+    }
+    if (this.dataQueueHead === q.length) {
+      q.length = 0;
+      this.dataQueueHead = 0;
+    } else if (this.dataQueueHead > 4096) {
+      q.splice(0, this.dataQueueHead);
+      this.dataQueueHead = 0;
+    }
+  }
+
+  sendControl(body: unknown): void {
+    if (this.closed) return;
+    const s = this.controlSender;
+    if (s && this.controlQueue.length === 0 && s.sendable()) {
+      s.send({ body });
+      return;
+    }
+    this.controlQueue.push(body);
+  }
+
+  private drainControl(): void {
+    const s = this.controlSender;
+    if (!s) return;
+    while (this.controlQueue.length && s.sendable()) s.send({ body: this.controlQueue.shift() });
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.lastError ??= reason;
+    try {
+      this.conn.close();
+    } catch {
+      // ignore
+    }
+    // Give the close frame a moment, then cut the socket.
+    setTimeout(() => this.socket.destroy(), 200).unref();
+    this.teardown(reason);
+  }
+
+  private teardown(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.direction === 'outgoing' && this.isRouterLink && !this.remote && !this.lastError && (this.socket as tls.TLSSocket).encrypted) {
+      // TLS 1.3: the server checks our certificate after the handshake and just closes when it refuses it.
+      this.lastError = `the remote site closed the link right after the TLS handshake: it rejected our client certificate (the link's token is from another network, or access was revoked); create a new token at the remote site (${this.host}:${this.port})`;
+    }
+    const wasUp = this.state === 'up';
+    this.state = 'down';
+    this.since = Date.now();
+    this.lastError ??= reason;
+    this.dataQueue.length = 0;
+    this.controlQueue.length = 0;
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.log.debug('connection down', { name: this.name, reason: this.lastError, wasUp });
+    this.handlers.onDown(this, this.lastError ?? reason);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  status(flows?: number): ConnectionStatus {
+    return {
+      ...(this.configuredName ? { name: this.configuredName } : {}),
+      role: this.role,
+      direction: this.direction,
+      host: this.host,
+      port: this.port,
+      state: this.state,
+      since: new Date(this.since).toISOString(),
+      ...(this.remote
+        ? { remoteRouterId: this.remote.routerId, remoteSiteId: this.remote.siteId, remoteSiteName: this.remote.siteName }
+        : {}),
+      cost: this.cost,
+      ...(this.lastError && this.state !== 'up' ? { lastError: this.lastError } : {}),
+      bytesIn: this.socket.bytesRead ?? 0,
+      bytesOut: this.socket.bytesWritten ?? 0,
+      ...(flows !== undefined ? { flows } : {}),
+    };
+  }
+}

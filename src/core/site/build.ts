@@ -1,0 +1,324 @@
+// Every Kubernetes object of a site, built by pure functions from the options (no API calls here).
+// init applies them in the order of `siteObjects`; the site ConfigMap comes first because its UID is
+// the site id and every other object names it as owner, so deleting it removes the whole site.
+import type { V1OwnerReference } from '@kubernetes/client-node';
+import type { KubeObject } from '../kube/client';
+import type { KeyPair } from '../pki';
+import {
+  APPLICATION_LABEL, BUNDLE_CONFIGMAP, BUNDLE_DIR, BUNDLE_KEY, CERTS_DIR, CLAIMS_PORT, COMPONENT_LABEL,
+  CONTROLLED_ANNOTATION, EDGE_PORT, HEALTH_PORT, type Ingress, INTER_ROUTER_PORT, PART_OF, PART_OF_LABEL, ROUTER,
+  ROUTER_SELECTOR, type RouterMode, SERVICES_CONFIGMAP, SITE_CA_DIR, SITE_CA_SECRET, SITE_CONFIGMAP,
+  SITE_SERVER_SECRET, acceptsLinks,
+} from './names';
+
+export interface ResourceOptions {
+  requests?: { cpu?: string; memory?: string };
+  limits?: { cpu?: string; memory?: string };
+}
+
+export interface SiteOptions {
+  namespace: string;
+  /** Default: the namespace name. */
+  siteName?: string;
+  ingress?: Ingress;
+  /** A host name or IP the site is reached at, added to the server certificate (nodeport, or a known LB name). */
+  ingressHost?: string;
+  routerMode?: RouterMode;
+  /** Router replicas. */
+  routers?: number;
+  /** Extra labels and annotations for every object of the site. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  routerImage?: string;
+  resources?: ResourceOptions;
+}
+
+export type ResolvedSiteOptions = Required<Omit<SiteOptions, 'ingressHost' | 'resources'>> & Pick<SiteOptions, 'ingressHost' | 'resources'>;
+
+export const DEFAULT_ROUTER_IMAGE = 'node:20-alpine';
+
+export function resolveOptions(options: SiteOptions): ResolvedSiteOptions {
+  const routers = options.routers ?? 1;
+  if (!Number.isInteger(routers) || routers < 1 || routers > 16) throw new RangeError(`routers must be an integer from 1 to 16 (got ${routers})`);
+  return {
+    namespace: options.namespace,
+    siteName: options.siteName || options.namespace,
+    ingress: options.ingress ?? 'loadbalancer',
+    ingressHost: options.ingressHost,
+    routerMode: options.routerMode ?? 'interior',
+    routers,
+    labels: options.labels ?? {},
+    annotations: options.annotations ?? {},
+    routerImage: options.routerImage || DEFAULT_ROUTER_IMAGE,
+    resources: options.resources,
+  };
+}
+
+/** What the site ConfigMap says about the site (Skupper 1.x keys). */
+export interface SiteRecord {
+  name: string;
+  id: string;
+  namespace: string;
+  ingress: Ingress;
+  routerMode: RouterMode;
+  routers: number;
+  ingressHost?: string;
+}
+
+export function siteLabels(o: ResolvedSiteOptions, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...o.labels, [PART_OF_LABEL]: PART_OF, ...extra };
+}
+
+function meta(o: ResolvedSiteOptions, name: string, owner: V1OwnerReference, extraLabels: Record<string, string> = {}) {
+  return {
+    name,
+    namespace: o.namespace,
+    labels: siteLabels(o, extraLabels),
+    annotations: { ...o.annotations, [CONTROLLED_ANNOTATION]: 'true' },
+    ownerReferences: [owner],
+  };
+}
+
+/** The owner reference every object of the site carries: the site ConfigMap, as controller. */
+export function siteOwner(siteUid: string): V1OwnerReference {
+  return { apiVersion: 'v1', kind: 'ConfigMap', name: SITE_CONFIGMAP, uid: siteUid, controller: true };
+}
+
+/** The site ConfigMap `skupper-site`: the record of the site and the owner of everything else. */
+export function siteConfigMap(o: ResolvedSiteOptions): KubeObject {
+  const data: Record<string, string> = {
+    name: o.siteName,
+    ingress: o.ingress,
+    'router-mode': o.routerMode,
+    routers: String(o.routers),
+  };
+  if (o.ingressHost) data['ingress-host'] = o.ingressHost;
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: SITE_CONFIGMAP, namespace: o.namespace, labels: siteLabels(o), annotations: { ...o.annotations } },
+    data,
+  };
+}
+
+/** Reads the site ConfigMap back (undefined fields take the defaults). */
+export function siteRecordFrom(configMap: KubeObject): SiteRecord {
+  const data = (configMap.data ?? {}) as Record<string, string>;
+  const ingress = (['loadbalancer', 'nodeport', 'none'].includes(data.ingress) ? data.ingress : 'loadbalancer') as Ingress;
+  return {
+    name: data.name || configMap.metadata.namespace || '',
+    id: configMap.metadata.uid ?? '',
+    namespace: configMap.metadata.namespace ?? '',
+    ingress,
+    routerMode: data['router-mode'] === 'edge' ? 'edge' : 'interior',
+    routers: Number(data.routers) || 1,
+    ...(data['ingress-host'] ? { ingressHost: data['ingress-host'] } : {}),
+  };
+}
+
+export function routerServiceAccount(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(o, ROUTER, owner), automountServiceAccountToken: true };
+}
+
+/**
+ * Least privilege in the site's namespace, rule by rule:
+ * - configmaps: read the site (`skupper-site`) and watch it; read/write `skupper-services` (service sync)
+ *   and the network status the agent publishes.
+ * - secrets: watch link secrets (`skupper.io/type=connection-token`); the claims server creates, updates
+ *   and deletes token and claim records; revoke-access replaces the site CA.
+ * - services: the services reconciler creates one Service per exposed address and removes it.
+ * - pods: read only, to find the target pods of exposed workloads.
+ * - events: create/patch, so the agent's events appear on the site ConfigMap (`van debug events`).
+ * - deployments, statefulsets: read only, to resolve an exposed workload's selector and ports.
+ * Nothing cluster-scoped: a namespace admin can grant all of it.
+ */
+export function routerRole(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  const rw = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+  const ro = ['get', 'list', 'watch'];
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta(o, ROUTER, owner),
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: rw },
+      { apiGroups: [''], resources: ['secrets'], verbs: rw },
+      { apiGroups: [''], resources: ['services'], verbs: rw },
+      { apiGroups: [''], resources: ['pods'], verbs: ro },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ro },
+    ],
+  };
+}
+
+export function routerRoleBinding(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: meta(o, ROUTER, owner),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROUTER },
+    subjects: [{ kind: 'ServiceAccount', name: ROUTER, namespace: o.namespace }],
+  };
+}
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+export function siteCASecret(o: ResolvedSiteOptions, owner: V1OwnerReference, ca: KeyPair): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(o, SITE_CA_SECRET, owner),
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64(ca.certPem), 'tls.key': b64(ca.keyPem) },
+  };
+}
+
+/** The names the router's server certificate must carry: its Service's DNS names and every ingress host or IP. */
+export function serverCertificateNames(o: ResolvedSiteOptions, ingressHosts: string[] = []): string[] {
+  const names = [ROUTER, `${ROUTER}.${o.namespace}`, `${ROUTER}.${o.namespace}.svc`, `${ROUTER}.${o.namespace}.svc.cluster.local`];
+  return [...new Set([...names, ...(o.ingressHost ? [o.ingressHost] : []), ...ingressHosts].filter(Boolean))];
+}
+
+export function siteServerSecret(o: ResolvedSiteOptions, owner: V1OwnerReference, server: KeyPair, ca: KeyPair): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(o, SITE_SERVER_SECRET, owner),
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64(server.certPem), 'tls.key': b64(server.keyPem), 'ca.crt': b64(ca.certPem) },
+  };
+}
+
+/** Skupper 1.x service definitions, one JSON value per address; empty at init. */
+export function servicesConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(o, SERVICES_CONFIGMAP, owner), data: {} };
+}
+
+/** The router bundle (dist/router.js, gzipped) the pod runs: the code of the extension that installed it. */
+export function bundleConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference, bundleGzip: Buffer, version = ''): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...meta(o, BUNDLE_CONFIGMAP, owner), annotations: { ...o.annotations, [CONTROLLED_ANNOTATION]: 'true', ...(version ? { 'skupper.io/bundle-version': version } : {}) } },
+    binaryData: { [BUNDLE_KEY]: bundleGzip.toString('base64') },
+  };
+}
+
+/**
+ * The container's program: gunzip the mounted bundle and run it as a CommonJS module, without
+ * writing it anywhere (the root filesystem may be read-only).
+ */
+export const LOADER = [
+  "const z=require('zlib'),f=require('fs'),M=require('module');",
+  `const p=(process.env.SKUPPER_BUNDLE_DIR||'${BUNDLE_DIR}')+'/${BUNDLE_KEY}';`,
+  "const m=new M(p,null);m.filename=p;m.paths=[];",
+  "m._compile(z.gunzipSync(f.readFileSync(p)).toString('utf8'),p);",
+].join('');
+
+function routerPorts(o: ResolvedSiteOptions): { name: string; port: number }[] {
+  const ports = [{ name: 'claims', port: CLAIMS_PORT }];
+  if (acceptsLinks(o.routerMode, o.ingress)) {
+    ports.unshift({ name: 'inter-router', port: INTER_ROUTER_PORT }, { name: 'edge', port: EDGE_PORT });
+  }
+  return ports;
+}
+
+/**
+ * One Service `skupper-router` whose type follows the ingress (LoadBalancer, NodePort, or ClusterIP
+ * for none): Skupper 1.x's name for the inter-router and edge ports; the claims port rides along.
+ */
+export function routerService(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  const type = o.ingress === 'loadbalancer' ? 'LoadBalancer' : o.ingress === 'nodeport' ? 'NodePort' : 'ClusterIP';
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(o, ROUTER, owner, { [APPLICATION_LABEL]: ROUTER }),
+    spec: {
+      type,
+      selector: { ...ROUTER_SELECTOR },
+      ports: routerPorts(o).map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: 'TCP' })),
+    },
+  };
+}
+
+export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference, siteId: string): KubeObject {
+  const labels = siteLabels(o, { ...ROUTER_SELECTOR, 'app.kubernetes.io/name': ROUTER });
+  const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+  const containerPorts = [...routerPorts(o), { name: 'health', port: HEALTH_PORT }].map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
+  const probe = (path: string, extra: object) => ({ httpGet: { path, port: HEALTH_PORT }, ...extra });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(o, ROUTER, owner, { ...ROUTER_SELECTOR }),
+    spec: {
+      replicas: o.routers,
+      selector: { matchLabels: { ...ROUTER_SELECTOR } },
+      template: {
+        metadata: { labels, annotations: { ...o.annotations } },
+        spec: {
+          serviceAccountName: ROUTER,
+          automountServiceAccountToken: true,
+          containers: [
+            {
+              name: 'router',
+              image: o.routerImage,
+              command: ['node', '-e', LOADER],
+              env: [
+                fieldEnv('POD_IP', 'status.podIP'),
+                fieldEnv('POD_NAME', 'metadata.name'),
+                fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                { name: 'SKUPPER_SITE_ID', value: siteId },
+                { name: 'SKUPPER_SITE_NAME', value: o.siteName },
+                { name: 'SKUPPER_BUNDLE_DIR', value: BUNDLE_DIR },
+                { name: 'SKUPPER_CERTS_DIR', value: CERTS_DIR },
+                { name: 'SKUPPER_SITE_CA_DIR', value: SITE_CA_DIR },
+                { name: 'SKUPPER_HEALTH_PORT', value: String(HEALTH_PORT) },
+              ],
+              ports: containerPorts,
+              readinessProbe: probe('/readyz', { initialDelaySeconds: 0, periodSeconds: 2, failureThreshold: 3 }),
+              livenessProbe: probe('/healthz', { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
+              // No default requests: the cluster's LimitRange (if any) decides; --resources sets them.
+              ...(o.resources ? { resources: o.resources } : {}),
+              volumeMounts: [
+                { name: 'router-bundle', mountPath: BUNDLE_DIR, readOnly: true },
+                { name: 'router-certs', mountPath: CERTS_DIR, readOnly: true },
+                { name: 'site-ca', mountPath: SITE_CA_DIR, readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'router-bundle', configMap: { name: BUNDLE_CONFIGMAP } },
+            { name: 'router-certs', secret: { secretName: SITE_SERVER_SECRET } },
+            { name: 'site-ca', secret: { secretName: SITE_CA_SECRET } },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export interface SiteMaterial {
+  ca: KeyPair;
+  server: KeyPair;
+  bundleGzip: Buffer;
+  bundleVersion?: string;
+}
+
+/** Every object but the site ConfigMap, in the order init applies them (Service before the server
+ * certificate, because the certificate names the Service's ingress address; Deployment last). */
+export function siteObjects(o: ResolvedSiteOptions, siteUid: string, material: SiteMaterial): KubeObject[] {
+  const owner = siteOwner(siteUid);
+  return [
+    routerServiceAccount(o, owner),
+    routerRole(o, owner),
+    routerRoleBinding(o, owner),
+    siteCASecret(o, owner, material.ca),
+    servicesConfigMap(o, owner),
+    bundleConfigMap(o, owner, material.bundleGzip, material.bundleVersion),
+    routerService(o, owner),
+    siteServerSecret(o, owner, material.server, material.ca),
+    routerDeployment(o, owner, siteUid),
+  ];
+}
+
+/** The kinds a site's objects may have, in the order a sweep deletes them (workloads first). */
+export const SITE_KINDS = ['Deployment', 'Service', 'RoleBinding', 'Role', 'ServiceAccount', 'Secret', 'ConfigMap'] as const;

@@ -1,0 +1,290 @@
+// The site lifecycle on Kubernetes: init, status, delete. The objects come from build.ts; this file
+// only applies, waits, reads back and removes them.
+import { UserError, errorMessage } from '../errors';
+import type { KubeClient, KubeObject, Kind } from '../kube/client';
+import { type KeyPair, createCA, issueCertificate, splitHostNames } from '../pki';
+import {
+  type ResolvedSiteOptions, SITE_KINDS, type SiteOptions, type SiteRecord, bundleConfigMap, resolveOptions, routerDeployment,
+  routerRole, routerRoleBinding, routerService, routerServiceAccount, serverCertificateNames, servicesConfigMap,
+  siteCASecret, siteConfigMap, siteOwner, siteRecordFrom, siteServerSecret,
+} from './build';
+import { readRouterBundleGzip } from './bundle';
+import {
+  LINK_SELECTOR, PART_OF, PART_OF_LABEL, ROUTER, SERVICES_CONFIGMAP, SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET,
+} from './names';
+
+export type Progress = (line: string) => void;
+
+export interface InitOptions extends SiteOptions {
+  /** Re-apply the objects of an existing site (keeps its id and CA). */
+  update?: boolean;
+  /** Path of router.js (found next to the running program by default) or its gzip content. */
+  bundlePath?: string;
+  bundleGzip?: Buffer;
+  ingressTimeoutMs?: number;
+  readyTimeoutMs?: number;
+  /** Do not wait for the router to be ready. */
+  noWait?: boolean;
+  progress?: Progress;
+  /** Test hook: called after each object is applied (e.g. to interrupt init part-way). */
+  afterApply?: (object: KubeObject) => Promise<void> | void;
+}
+
+export interface InitResult {
+  site: SiteRecord;
+  created: string[];
+  ingressAddress?: string;
+  ready: boolean;
+  elapsedMs: number;
+  bytes: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const objectName = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+
+export async function readSite(client: KubeClient): Promise<SiteRecord | undefined> {
+  const cm = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  return cm ? siteRecordFrom(cm) : undefined;
+}
+
+export async function initSite(client: KubeClient, options: InitOptions): Promise<InitResult> {
+  const started = Date.now();
+  const progress = options.progress ?? (() => undefined);
+  const o = resolveOptions({ ...options, namespace: client.namespace });
+  const existing = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  if (existing && !options.update) {
+    const site = siteRecordFrom(existing);
+    throw new UserError(`site ${site.name} already exists in namespace ${client.namespace} (id ${site.id}); use \`van delete\` first or \`--update\``);
+  }
+  const bundle = options.bundleGzip ?? readRouterBundleGzip(options.bundlePath).gzip;
+  const created: string[] = [];
+  let bytes = 0;
+  const apply = async (object: KubeObject) => {
+    const result = await client.createOrUpdate(object);
+    created.push(objectName(object));
+    bytes += JSON.stringify(object).length;
+    await options.afterApply?.(object);
+    return result;
+  };
+
+  const siteCm = await apply(siteConfigMap(o));
+  const siteId = siteCm.metadata.uid!;
+  const site = siteRecordFrom(siteCm);
+  const owner = siteOwner(siteId);
+  progress(`site ${o.siteName} (id ${siteId}) in namespace ${o.namespace}`);
+  try {
+    await apply(routerServiceAccount(o, owner));
+    await apply(routerRole(o, owner));
+    await apply(routerRoleBinding(o, owner));
+    const ca = await siteCA(client, o, existing !== undefined);
+    await apply(siteCASecret(o, owner, ca));
+    if (!(await client.get('ConfigMap', SERVICES_CONFIGMAP))) await apply(servicesConfigMap(o, owner));
+    await apply(bundleConfigMap(o, owner, bundle));
+    await apply(routerService(o, owner));
+    const ingressAddress = await waitForIngress(client, o, options.ingressTimeoutMs ?? 60_000, progress);
+    const names = serverCertificateNames(o, ingressAddress ? [ingressAddress] : []);
+    const { dnsNames, ipAddresses } = splitHostNames(names);
+    const server = issueCertificate(ca, { commonName: ROUTER, dnsNames, ipAddresses, usage: 'both' });
+    await apply(siteServerSecret(o, owner, server, ca));
+    await apply(routerDeployment(o, owner, siteId));
+    let ready = false;
+    if (!options.noWait) {
+      await waitForRouter(client, o, options.readyTimeoutMs ?? 120_000, progress);
+      ready = true;
+    }
+    return { site, created, ingressAddress, ready, elapsedMs: Date.now() - started, bytes };
+  } catch (error) {
+    if (!existing) {
+      progress(`init failed (${errorMessage(error)}); removing what was created`);
+      await removeSite(client, siteId).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+/** The existing CA when updating a site (links made with its tokens keep working), else a new one. */
+async function siteCA(client: KubeClient, o: ResolvedSiteOptions, reuse: boolean): Promise<KeyPair> {
+  if (reuse) {
+    const secret = await client.get<KubeObject>('Secret', SITE_CA_SECRET);
+    const data = secret?.data as Record<string, string> | undefined;
+    if (data?.['tls.crt'] && data['tls.key']) {
+      return { certPem: Buffer.from(data['tls.crt'], 'base64').toString(), keyPem: Buffer.from(data['tls.key'], 'base64').toString() };
+    }
+  }
+  return createCA(`${o.siteName} site CA`);
+}
+
+export function ingressAddressOf(service: KubeObject | undefined): string | undefined {
+  const status = service?.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
+  const first = status?.loadBalancer?.ingress?.[0];
+  return first?.ip || first?.hostname || undefined;
+}
+
+async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress): Promise<string | undefined> {
+  if (o.ingress !== 'loadbalancer') return o.ingressHost;
+  progress('waiting for the ingress address (LoadBalancer)…');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const address = ingressAddressOf(await client.get<KubeObject>('Service', ROUTER));
+    if (address) {
+      progress(`ingress address ${address}`);
+      return address;
+    }
+    if (Date.now() > deadline) {
+      throw new UserError(`service ${ROUTER} got no LoadBalancer address within ${Math.round(timeoutMs / 1000)} s: the cluster may have no load balancer; use --ingress nodeport or --ingress none`);
+    }
+    await sleep(300);
+  }
+}
+
+interface DeploymentLike {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; availableReplicas?: number; replicas?: number };
+}
+
+/** Why the router pods are not ready, from their status (image, crash, scheduling). */
+async function podProblem(client: KubeClient): Promise<string | undefined> {
+  const pods = await client.list<KubeObject>('Pod', `application=${ROUTER}`).catch(() => []);
+  for (const pod of pods) {
+    const status = pod.status as { phase?: string; reason?: string; message?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[]; containerStatuses?: { state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; message?: string; exitCode?: number } }; lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number } } }[] } | undefined;
+    for (const c of status?.containerStatuses ?? []) {
+      const waiting = c.state?.waiting;
+      const terminated = c.state?.terminated ?? c.lastState?.terminated;
+      if (terminated && terminated.exitCode !== 0) return `pod ${pod.metadata.name}: router exited ${terminated.exitCode}${terminated.message ? `: ${terminated.message.trim().split('\n').pop()}` : ''}`;
+      if (waiting?.reason && waiting.reason !== 'ContainerCreating') return `pod ${pod.metadata.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+    }
+    if (status?.reason || status?.message) return `pod ${pod.metadata.name}: ${status.reason ?? ''} ${status.message ?? ''}`.trim();
+    const unscheduled = status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+    if (unscheduled) return `pod ${pod.metadata.name} not scheduled: ${unscheduled.message ?? unscheduled.reason}`;
+  }
+  return pods.length === 0 ? 'no router pod was created' : undefined;
+}
+
+async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress): Promise<void> {
+  progress(`waiting for the router (${o.routers} replica${o.routers === 1 ? '' : 's'}) to be ready…`);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const deployment = await client.get<DeploymentLike>('Deployment', ROUTER);
+    const ready = deployment?.status?.readyReplicas ?? 0;
+    const want = deployment?.spec?.replicas ?? o.routers;
+    if (ready >= want) {
+      progress(`router ready (${ready}/${want})`);
+      return;
+    }
+    const line = `router ${ready}/${want} ready`;
+    if (line !== last) progress(line);
+    last = line;
+    if (Date.now() > deadline) {
+      const problem = await podProblem(client);
+      throw new UserError(`the router was not ready within ${Math.round(timeoutMs / 1000)} s${problem ? ` (${problem})` : ''}`);
+    }
+    await sleep(300);
+  }
+}
+
+export interface SiteStatus {
+  enabled: boolean;
+  ready: boolean;
+  platform: 'kubernetes' | 'local';
+  namespace?: string;
+  site: { name: string; id: string; mode: string } | null;
+  links: number;
+  services: number;
+  ingress?: string;
+  ingressAddress?: string;
+  routers?: { ready: number; total: number };
+  problems: string[];
+}
+
+export async function siteStatus(client: KubeClient): Promise<SiteStatus> {
+  const cm = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  if (!cm) return { enabled: false, ready: false, platform: 'kubernetes', namespace: client.namespace, site: null, links: 0, services: 0, problems: [] };
+  const site = siteRecordFrom(cm);
+  const [deployment, service, server, links, services] = await Promise.all([
+    client.get<DeploymentLike>('Deployment', ROUTER),
+    client.get<KubeObject>('Service', ROUTER),
+    client.get<KubeObject>('Secret', SITE_SERVER_SECRET),
+    client.list<KubeObject>('Secret', LINK_SELECTOR),
+    client.get<KubeObject>('ConfigMap', SERVICES_CONFIGMAP),
+  ]);
+  const problems: string[] = [];
+  if (!deployment) problems.push(`deployment ${ROUTER} is missing (an interrupted init? run \`van delete\` then \`van init\`)`);
+  if (!server) problems.push(`secret ${SITE_SERVER_SECRET} is missing`);
+  if (!service) problems.push(`service ${ROUTER} is missing`);
+  const total = deployment?.spec?.replicas ?? 0;
+  const readyReplicas = deployment?.status?.readyReplicas ?? 0;
+  if (deployment && readyReplicas < total) {
+    const problem = await podProblem(client);
+    problems.push(`router ${readyReplicas}/${total} ready${problem ? `: ${problem}` : ''}`);
+  }
+  const address = ingressAddressOf(service) ?? site.ingressHost;
+  if (site.ingress === 'loadbalancer' && service && !ingressAddressOf(service)) problems.push('the LoadBalancer has no address yet');
+  return {
+    enabled: true,
+    ready: problems.length === 0 && total > 0 && readyReplicas >= total,
+    platform: 'kubernetes',
+    namespace: client.namespace,
+    site: { name: site.name, id: site.id, mode: site.routerMode },
+    links: links.length,
+    services: Object.keys((services?.data as object) ?? {}).length,
+    ingress: site.ingress,
+    ...(address ? { ingressAddress: address } : {}),
+    routers: { ready: readyReplicas, total },
+    problems,
+  };
+}
+
+/** Removes the site: every object of the site's kinds owned by the site ConfigMap or labelled as part
+ * of Skupper, workloads first (so the agent stops before what it manages goes), then the site
+ * ConfigMap itself (the garbage collector catches anything the sweep missed), then one more sweep
+ * for what was created meanwhile. An interrupted delete leaves the site ConfigMap, so `status` still
+ * shows the site and `delete` can run again. Returns what was removed. */
+export async function removeSite(client: KubeClient, siteUid?: string): Promise<string[]> {
+  const removed: string[] = [];
+  const sweep = async () => {
+    for (const kind of SITE_KINDS) {
+      const items = await client.list<KubeObject>(kind as Kind);
+      for (const item of items) {
+        if (kind === 'ConfigMap' && item.metadata.name === SITE_CONFIGMAP) continue;
+        const owned = siteUid !== undefined && (item.metadata.ownerReferences ?? []).some((r) => r.uid === siteUid);
+        const labelled = item.metadata.labels?.[PART_OF_LABEL] === PART_OF;
+        if (!owned && !labelled) continue;
+        const name = `${kind}/${item.metadata.name}`;
+        // Gone already (the garbage collector may be quicker than us) counts as removed.
+        await client.delete(kind as Kind, item.metadata.name!);
+        if (!removed.includes(name)) removed.push(name);
+      }
+    }
+  };
+  await sweep();
+  if (await client.delete('ConfigMap', SITE_CONFIGMAP)) removed.push(`ConfigMap/${SITE_CONFIGMAP}`);
+  await sweep();
+  return removed;
+}
+
+export interface DeleteResult {
+  existed: boolean;
+  site?: SiteRecord;
+  removed: string[];
+  podsGone: boolean;
+}
+
+export async function deleteSite(client: KubeClient, options: { waitMs?: number; progress?: Progress } = {}): Promise<DeleteResult> {
+  const cm = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  const site = cm ? siteRecordFrom(cm) : undefined;
+  const removed = await removeSite(client, site?.id);
+  // Router pods go with their ReplicaSet through the garbage collector: wait a little for them.
+  const deadline = Date.now() + (options.waitMs ?? 30_000);
+  let podsGone = false;
+  for (;;) {
+    const pods = await client.list<KubeObject>('Pod', `application=${ROUTER}`);
+    if (pods.length === 0) {
+      podsGone = true;
+      break;
+    }
+    if (Date.now() > deadline) break;
+    await sleep(300);
+  }
+  return { existed: cm !== undefined || removed.length > 0, site, removed, podsGone };
+}

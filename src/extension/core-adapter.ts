@@ -1,0 +1,193 @@
+// The one place where the extension calls into src/core for actions. Each function is thin: it maps the
+// extension's arguments onto the core's API. Actions whose core has not landed throw NotAvailable.
+import { type SiteEvent, mergeEvents, parseEvents } from '../core/agent/events';
+import { UserError } from '../core/errors';
+import { KubeClient } from '../core/kube/client';
+import { KubeLinkSite } from '../core/link/kubeSite';
+import { createLink, deleteLink, waitForLink } from '../core/link/link';
+import { NETWORK_STATUS_CONFIGMAP, expose, isNotFound, readDefinitions, readServicesConfigMap, readWorkload, unexpose } from '../core/service/expose';
+import type { WorkloadKind } from '../core/service/plan';
+import { deleteSite, initSite, siteStatus, type SiteStatus } from '../core/site/kube';
+import type { Ingress } from '../core/site/names';
+import { createToken } from '../core/token/issue';
+import { parseDuration, tokenYaml } from '../core/token/token';
+
+function statusText(s: SiteStatus, where: string): string {
+  if (!s.enabled || !s.site) return `Skupper is not enabled in ${where}`;
+  const lines = [
+    `Site "${s.site.name}" in ${where} (${s.site.mode} mode): ${s.links} link(s), ${s.services} exposed service(s)${s.ready ? '' : ' — not ready'}`,
+    `Site id:  ${s.site.id}`,
+    `Router:   ${s.routers ? `${s.routers.ready}/${s.routers.total} ready` : 'unknown'}`,
+    `Ingress:  ${s.ingress ?? 'none'}${s.ingressAddress ? ` ${s.ingressAddress}` : ''}`,
+  ];
+  for (const p of s.problems) lines.push(`Problem:  ${p}`);
+  return lines.join('\n');
+}
+
+export class NotAvailable extends UserError {
+  constructor(what: string) {
+    super(`${what}: not available yet in this version`);
+  }
+}
+
+export type Progress = (message: string) => void;
+
+export interface Target {
+  context: string;
+  namespace: string;
+  kubeconfig?: string;
+}
+
+export interface InitOptions {
+  siteName?: string;
+  ingress?: string;
+  routers?: number;
+  routerImage?: string;
+}
+
+export interface TokenOptions {
+  expiry?: string;
+  uses?: number;
+  type?: 'claim' | 'cert';
+}
+
+export interface LinkOptions {
+  name?: string;
+  cost?: number;
+}
+
+export interface ExposeOptions {
+  kind: 'deployment' | 'statefulset' | 'service';
+  name: string;
+  ports: number[];
+  targetPorts?: number[];
+  protocol?: string;
+  address?: string;
+}
+
+export interface Adapter {
+  init(t: Target, o: InitOptions, progress: Progress, signal?: AbortSignal): Promise<string>;
+  deleteSite(t: Target, progress: Progress): Promise<string>;
+  status(t: Target): Promise<string>;
+  createToken(t: Target, o: TokenOptions): Promise<string /* YAML */>;
+  createLink(t: Target, tokenYaml: string, o: LinkOptions, progress: Progress): Promise<string /* link name */>;
+  deleteLink(t: Target, name: string): Promise<void>;
+  expose(t: Target, o: ExposeOptions): Promise<string>;
+  unexpose(t: Target, o: { kind?: string; name?: string; address?: string }): Promise<void>;
+  revokeAccess(t: Target): Promise<string>;
+  events(t: Target): Promise<string>;
+  workloadExists(t: Target, kind: string, name: string): Promise<boolean | undefined>;
+}
+
+function client(t: Target): KubeClient {
+  return KubeClient.forContext({ kubeconfig: t.kubeconfig, context: t.context, namespace: t.namespace });
+}
+
+const linkSite = (t: Target) => new KubeLinkSite(client(t));
+
+export const adapter: Adapter = {
+  async init(t, o, progress, signal) {
+    const c = client(t);
+    const result = await initSite(c, {
+      namespace: t.namespace,
+      siteName: o.siteName,
+      ingress: o.ingress as Ingress | undefined,
+      routers: o.routers,
+      routerImage: o.routerImage,
+      progress: (line) => {
+        if (signal?.aborted) throw new UserError('cancelled');
+        progress(line);
+      },
+    });
+    return `Site ${result.site.name} initialized in ${t.context}/${t.namespace}${result.ready ? '; its router is ready' : ' (router not ready yet)'}`;
+  },
+  async deleteSite(t, progress) {
+    const r = await deleteSite(client(t), { progress });
+    return r.existed ? `Site ${r.site?.name ?? ''} deleted from ${t.context}/${t.namespace}` : `no site in ${t.context}/${t.namespace}: nothing to delete`;
+  },
+  async status(t) {
+    const s = await siteStatus(client(t));
+    return statusText(s, `${t.context}/${t.namespace}`);
+  },
+  async createToken(t, o) {
+    const created = await createToken(linkSite(t), { type: o.type ?? 'claim', expiryMs: parseDuration(o.expiry ?? '15m'), uses: o.uses ?? 1 });
+    return tokenYaml(created.secret);
+  },
+  async createLink(t, tokenYamlText, o, progress) {
+    const site = linkSite(t);
+    const result = await createLink(site, tokenYamlText, { name: o.name, cost: o.cost, source: 'the token' });
+    progress(`link ${result.name} configured to ${result.remoteSite.name ?? result.remoteSite.id}; waiting for it to come up`);
+    const outcome = await waitForLink(site, result.name, 30_000);
+    progress(outcome.connected ? `link ${result.name} is up` : `link ${result.name} not up yet${outcome.error ? `: ${outcome.error}` : ''}`);
+    return result.name;
+  },
+  async deleteLink(t, name) {
+    await deleteLink(linkSite(t), name);
+  },
+  async expose(t, o) {
+    const def = await expose(client(t), { kind: o.kind, name: o.name, ports: o.ports, targetPorts: o.targetPorts, protocol: o.protocol, address: o.address });
+    return `${o.kind}/${o.name} exposed as ${def.address} (port ${def.ports.join(', ')}) from ${t.context}/${t.namespace}`;
+  },
+  async unexpose(t, o) {
+    const api = client(t);
+    let kind = o.kind as WorkloadKind | undefined;
+    let name = o.name;
+    if ((!kind || !name) && o.address) {
+      const def = (await readDefinitions(api)).find((d) => d.address === o.address);
+      const target = def?.targets[0];
+      if (!def || !target) throw new UserError(`${o.address} is not exposed from ${t.context}/${t.namespace}`);
+      kind = target.service ? 'service' : 'deployment';
+      name = target.service ?? target.name ?? o.address;
+      // a statefulset target looks like a deployment one; try both
+      try {
+        await unexpose(api, { kind, name, address: o.address });
+        return;
+      } catch (e) {
+        if (kind !== 'deployment') throw e;
+        kind = 'statefulset';
+      }
+    }
+    await unexpose(api, { kind: kind!, name: name!, address: o.address });
+  },
+  async revokeAccess(t) {
+    const site = linkSite(t);
+    const self = await site.identity();
+    const { records } = await site.rotateCA();
+    return `Site ${self.name}: new CA; ${records} unredeemed claim(s) deleted. Links made with earlier tokens drop; create new tokens to link again.`;
+  },
+  async events(t) {
+    const api = client(t);
+    await readServicesConfigMap(api);
+    let own: SiteEvent[] = [];
+    try {
+      const cm = await api.core.readNamespacedConfigMap({ name: NETWORK_STATUS_CONFIGMAP, namespace: t.namespace });
+      own = parseEvents(cm.data?.['events.json']);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    let kube: SiteEvent[] = [];
+    try {
+      const list = await api.core.listNamespacedEvent({ namespace: t.namespace });
+      kube = list.items.map((e) => ({
+        time: new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).toISOString(),
+        type: e.type === 'Warning' ? 'Warning' : 'Normal',
+        reason: e.reason ?? '',
+        message: `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.message ?? ''}`,
+        count: e.count ?? 1,
+      }));
+    } catch {
+      // events are best effort
+    }
+    const all = mergeEvents(own, kube);
+    return all.length === 0 ? 'No events yet.' : all.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+  },
+  async workloadExists(t, kind, name) {
+    try {
+      await readWorkload(client(t), kind as WorkloadKind, name);
+      return true;
+    } catch (e) {
+      if (e instanceof UserError && /not found|no (deployment|statefulset|service)/i.test(e.message)) return false;
+      return undefined;
+    }
+  },
+};

@@ -1,0 +1,67 @@
+// One TreeDataProvider for the three views: it renders NodeDesc trees built by src/views/model.
+import * as vscode from 'vscode';
+import type { NodeDesc } from './model/nodes';
+
+const COLLAPSE = {
+  none: vscode.TreeItemCollapsibleState.None,
+  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
+  expanded: vscode.TreeItemCollapsibleState.Expanded,
+};
+
+export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<NodeDesc | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private roots: NodeDesc[] = [];
+  private parents = new Map<string, NodeDesc | undefined>();
+  private byId = new Map<string, NodeDesc>();
+  /** shown when there are no roots (the welcome view takes over if empty) */
+  constructor(private readonly build: () => NodeDesc[]) {}
+
+  refresh(): void {
+    this.roots = this.build();
+    this.parents.clear();
+    this.byId.clear();
+    const walk = (nodes: NodeDesc[], parent?: NodeDesc) => {
+      for (const n of nodes) {
+        this.parents.set(n.id, parent);
+        this.byId.set(n.id, n);
+        if (n.children) walk(n.children, n);
+      }
+    };
+    walk(this.roots);
+    this.changed.fire(undefined);
+  }
+
+  get(id: string): NodeDesc | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): NodeDesc[] {
+    return [...this.byId.values()];
+  }
+
+  getTreeItem(n: NodeDesc): vscode.TreeItem {
+    const item = new vscode.TreeItem(n.label, COLLAPSE[n.collapsible]);
+    item.id = n.id;
+    item.description = n.description;
+    item.tooltip = n.tooltip;
+    item.contextValue = n.contextValue;
+    if (n.icon) item.iconPath = new vscode.ThemeIcon(n.icon.id, n.icon.color ? new vscode.ThemeColor(n.icon.color) : undefined);
+    if (n.command) item.command = n.command;
+    return item;
+  }
+
+  getChildren(n?: NodeDesc): NodeDesc[] {
+    if (!n) return this.roots;
+    // look up the current version: the element may be from an older build
+    return (this.byId.get(n.id) ?? n).children ?? [];
+  }
+
+  getParent(n: NodeDesc): NodeDesc | undefined {
+    return this.parents.get(n.id);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,64 @@
+// Fakes for the agent's services tests: a namespace in memory and an in-memory multicast bus.
+import type { KubeLike, RouterLike } from '../../../src/core/agent/servicesModule';
+
+/** A namespace in memory: ConfigMaps, pods, services. */
+export function fakeKube(services: Record<string, string> = {}) {
+  const state = {
+    configMaps: new Map<string, any>([['skupper-services', { data: services }], ['skupper-site', { data: {}, metadata: { uid: 'site-uid' } }]]),
+    pods: [] as any[],
+    services: new Map<string, any>(),
+  };
+  const notFound = () => Object.assign(new Error('not found'), { code: 404 });
+  const kube: KubeLike = {
+    core: {
+      readNamespacedConfigMap: async ({ name }) => {
+        const cm = state.configMaps.get(name);
+        if (!cm) throw notFound();
+        return structuredClone(cm);
+      },
+      listNamespacedPod: async ({ labelSelector }) => {
+        const sel = Object.fromEntries((labelSelector ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+        return { items: state.pods.filter((p) => Object.entries(sel).every(([k, v]) => p.metadata.labels[k] === v)) };
+      },
+      listNamespacedService: async () => ({ items: [...state.services.values()].map((s) => structuredClone(s)) }),
+      createNamespacedService: async ({ body }) => {
+        if (state.services.has(body.metadata.name)) throw Object.assign(new Error('exists'), { code: 409 });
+        state.services.set(body.metadata.name, structuredClone(body));
+        return body;
+      },
+      readNamespacedService: async ({ name }) => {
+        const s = state.services.get(name);
+        if (!s) throw notFound();
+        return structuredClone(s);
+      },
+      replaceNamespacedService: async ({ name, body }) => {
+        state.services.set(name, structuredClone(body));
+        return body;
+      },
+      deleteNamespacedService: async ({ name }) => {
+        if (!state.services.delete(name)) throw notFound();
+        return {};
+      },
+    },
+  };
+  return { kube, state };
+}
+
+/** Routers joined by one in-memory multicast bus. */
+export function bus() {
+  const subs = new Map<string, Set<(b: unknown, from: string) => void>>();
+  return (id: string): RouterLike & { applied: any[] } => ({
+    id,
+    applied: [],
+    status: () => ({ id, mode: 'interior', connections: [], routers: [], tcpListeners: [], tcpConnectors: [] }),
+    publish: (address, body) => {
+      for (const h of subs.get(address) ?? []) h(body, id);
+    },
+    subscribe: (address, handler) => {
+      if (!subs.has(address)) subs.set(address, new Set());
+      subs.get(address)!.add(handler);
+      return () => subs.get(address)!.delete(handler);
+    },
+  });
+}
+
