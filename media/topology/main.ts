@@ -35,7 +35,7 @@ function style(): any[] {
     },
     {
       selector: 'node[kind = "site"]',
-      style: { shape: 'round-rectangle', width: 'label', height: 'label', padding: '10px', 'background-color': bg, 'border-color': accent, 'border-width': 2, label: (n: any) => `${n.data('label')}${n.data('serviceCount') ? `\n⬤ ${n.data('services')}` : ''}`, 'text-wrap': 'wrap', 'text-max-width': '160px', 'text-valign': 'center', 'text-halign': 'center' },
+      style: { shape: 'round-rectangle', width: (n: any) => siteSize(n).w, height: (n: any) => siteSize(n).h, padding: '4px', 'background-color': bg, 'border-color': accent, 'border-width': 2, label: (n: any) => `${n.data('label')}${n.data('serviceCount') ? `\n⬤ ${n.data('services')}` : ''}`, 'text-wrap': 'wrap', 'text-max-width': '160px', 'text-valign': 'center', 'text-halign': 'center' },
     },
     { selector: 'node[platform = "local"]', style: { 'border-style': 'double', 'border-width': 4 } },
     { selector: 'node:selected', style: { 'border-color': css('--vscode-list-activeSelectionBackground', accent), 'border-width': 4 } },
@@ -47,36 +47,68 @@ function style(): any[] {
   ];
 }
 
-const cy = cytoscape({ container: document.getElementById('cy'), style: style(), wheelSensitivity: 0.3, minZoom: 0.1, maxZoom: 3, boxSelectionEnabled: false });
+function siteSize(n: any): { w: number; h: number } {
+  const label = String(n.data('label') ?? '');
+  const services = n.data('serviceCount') ? `⬤ ${n.data('services')}` : '';
+  const chars = Math.min(24, Math.max(label.length, services.length));
+  return { w: Math.max(70, chars * 7.5 + 24), h: services ? 46 : 30 };
+}
+
+const cy = cytoscape({ container: document.getElementById('cy'), style: style(), minZoom: 0.1, maxZoom: 3, boxSelectionEnabled: false });
 (window as any).__cy = cy; // for tests: read the graph without pixel matching
 
-function layout(animate: boolean, onlyNew: boolean) {
-  const all = cy.elements();
-  const fixed = onlyNew ? cy.nodes('[kind = "site"]').filter((n) => !!state.positions[n.id()]) : cy.collection();
-  const opts: any = {
-    name: 'cose',
-    animate,
-    fit: !onlyNew || fixed.length === 0,
-    padding: 30,
-    nodeDimensionsIncludeLabels: true,
-    randomize: fixed.length === 0,
-    componentSpacing: 60,
-    nodeRepulsion: () => 8000,
-    idealEdgeLength: () => 120,
-    numIter: cy.nodes().length > 60 ? 400 : 1000,
-  };
-  if (onlyNew && fixed.length === cy.nodes('[kind = "site"]').length && fixed.length > 0) return; // everything has a position
-  fixed.lock();
-  const l = all.layout(opts);
-  l.one('layoutstop', () => {
-    if (opts.fit) {
-      cy.fit(undefined, 40);
-      if (cy.zoom() > 1.4) cy.zoom({ level: 1.4, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
-      cy.center();
-    }
+const SITE_W = 190;
+const SITE_H = 90;
+const GAP = 60;
+
+/**
+ * A deterministic grouped layout (readable at 50+ sites and fast): each cluster is a small grid of its
+ * sites; clusters are packed in rows (shelf packing). Sites the user moved keep their positions.
+ */
+function gridPositions(): Record<string, { x: number; y: number }> {
+  const groups = cy.nodes('[kind = "cluster"]').sort((a: any, b: any) => b.children().length - a.children().length || a.id().localeCompare(b.id()));
+  const boxes = groups.map((g: cytoscape.NodeSingular) => {
+    const sites = g.children().sort((a: cytoscape.NodeSingular, b: cytoscape.NodeSingular) => String(a.data('label')).localeCompare(String(b.data('label'))));
+    const cols = Math.max(1, Math.ceil(Math.sqrt(sites.length)));
+    const rows = Math.max(1, Math.ceil(sites.length / cols));
+    return { g, sites, cols, w: cols * SITE_W, h: rows * SITE_H };
   });
-  l.run();
-  fixed.unlock();
+  const area = boxes.reduce((sum, b) => sum + (b.w + GAP) * (b.h + GAP), 0);
+  const aspect = Math.max(0.5, Math.min(3, cy.width() / Math.max(1, cy.height())));
+  const maxRow = Math.max(SITE_W * 3, Math.sqrt(area * aspect));
+  const pos: Record<string, { x: number; y: number }> = {};
+  let x = 0;
+  let y = 0;
+  let rowH = 0;
+  for (const b of boxes) {
+    if (x > 0 && x + b.w > maxRow) {
+      x = 0;
+      y += rowH + GAP;
+      rowH = 0;
+    }
+    b.sites.forEach((site: cytoscape.NodeSingular, i: number) => {
+      pos[site.id()] = { x: x + (i % b.cols) * SITE_W + SITE_W / 2, y: y + Math.floor(i / b.cols) * SITE_H + SITE_H / 2 };
+    });
+    x += b.w + GAP;
+    rowH = Math.max(rowH, b.h);
+  }
+  return pos;
+}
+
+function layout(_animate: boolean, onlyNew: boolean) {
+  const sites = cy.nodes('[kind = "site"]');
+  const kept = onlyNew ? sites.filter((n) => !!state.positions[n.id()]) : cy.collection();
+  if (onlyNew && kept.length === sites.length && kept.length > 0) return;
+  const grid = gridPositions();
+  sites.forEach((n) => {
+    const p = (onlyNew && state.positions[n.id()]) || grid[n.id()];
+    if (p) n.position({ ...p });
+  });
+  if (!onlyNew || kept.length === 0) {
+    cy.fit(undefined, 40);
+    if (cy.zoom() > 1.3) cy.zoom({ level: 1.3, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+    cy.center();
+  }
 }
 
 function render(graph: Graph) {
@@ -95,7 +127,7 @@ function render(graph: Graph) {
       if (el.nonempty()) el.data(n.data);
       else {
         const pos = state.positions[n.data.id];
-        cy.add({ group: 'nodes', data: n.data, position: pos ? { ...pos } : undefined });
+        cy.add(pos ? { group: 'nodes', data: n.data, position: { ...pos } } : { group: 'nodes', data: n.data, position: { x: 0, y: 0 } });
         added++;
       }
     }
@@ -117,6 +149,8 @@ function render(graph: Graph) {
   document.body.dataset.links = String(graph.summary.links);
   document.body.dataset.linksUp = String(graph.summary.up);
   document.body.dataset.renderMs = String(ms);
+  document.body.dataset.siteNames = cy.nodes('[kind = "site"]').map((n) => String(n.data('label'))).sort().join(',');
+  document.body.dataset.upEdges = cy.edges('[state = "up"]').map((e) => `${e.source().data('label')}>${e.target().data('label')}`).sort().join(',');
   document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
   vscode.postMessage({ type: 'rendered', ms, nodes: cy.nodes('[kind = "site"]').length, edges: cy.edges().length });
 }

@@ -234,9 +234,9 @@ async function showEvents(ext: Ext, node?: NodeDesc): Promise<void> {
 async function connectContexts(ext: Ext): Promise<void> {
   await ext.ensureStarted();
   const acceptContext = await pickContext(ext.reader, '1/2 Context that accepts the link (e.g. the public cluster)');
-  const acceptNs = await pickNamespace(ext.reader, acceptContext);
+  const acceptNs = await pickNamespace(ext.reader, acceptContext, { preferOwn: true });
   const linkContext = await pickContext(ext.reader, '2/2 Context that links to it (e.g. the private cluster)', undefined);
-  const linkNs = await pickNamespace(ext.reader, linkContext);
+  const linkNs = await pickNamespace(ext.reader, linkContext, { preferOwn: true });
   const a: Target = { context: acceptContext, namespace: acceptNs };
   const b: Target = { context: linkContext, namespace: linkNs };
   if (where(a) === where(b)) throw new UserError('pick two different sites');
@@ -262,6 +262,21 @@ async function connectContexts(ext: Ext): Promise<void> {
   }, true);
 }
 
+async function startLocalSite(ext: Ext, node?: NodeDesc): Promise<void> {
+  await ext.ensureStarted();
+  const name = node?.ref.platform === 'local' && node.ref.siteName ? node.ref.siteName : need(await vscode.window.showInputBox({ prompt: 'Name of the laptop site (a router process on this machine)', value: ext.reader.current.local[0]?.name ?? 'laptop', validateInput: validateDnsLabel, ignoreFocusOut: true }));
+  const msg = await withProgress(`Laptop site ${name}`, async (report) => adapter.startLocal(name, report));
+  ext.reader.refreshLocal();
+  void vscode.window.showInformationMessage(msg);
+}
+
+async function stopLocalSite(ext: Ext, node?: NodeDesc): Promise<void> {
+  const name = node?.ref.siteName ?? need(await vscode.window.showQuickPick(ext.reader.current.local.map((s) => s.name), { placeHolder: 'Laptop site to stop' }));
+  const msg = await adapter.stopLocal(name);
+  ext.reader.refreshLocal();
+  void vscode.window.showInformationMessage(msg);
+}
+
 async function chooseNamespace(ext: Ext, node?: NodeDesc): Promise<void> {
   await ext.ensureStarted();
   const context = node?.ref.context ?? (await pickContext(ext.reader));
@@ -285,6 +300,8 @@ export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.refresh', handler: async (ext) => { await ext.ensureStarted(); ext.reader.loadContexts(); await ext.refresh(); } },
   { command: 'skupper.connectContexts', handler: connectContexts },
   { command: 'skupper.chooseNamespace', handler: chooseNamespace },
+  { command: 'skupper.startLocalSite', handler: startLocalSite },
+  { command: 'skupper.stopLocalSite', handler: stopLocalSite },
   { command: 'skupper.reveal', handler: async (ext, node) => ext.reveal((node as NodeDesc | undefined)?.ref ?? {}) },
 ];
 
@@ -304,8 +321,8 @@ export function registerCommands(ext: Ext): vscode.Disposable[] {
         }
         const message = errorMessage(e).split('\n')[0] ?? 'failed';
         log.error(`${command} failed: ${message}`, e instanceof UserError ? e.detail : e);
-        const pick = await vscode.window.showErrorMessage(`Skupper: ${message}`, 'Show log');
-        if (pick === 'Show log') log.show();
+        // not awaited: the command finishes now; the button stays on the notification
+        void vscode.window.showErrorMessage(`Skupper: ${message}`, 'Show log').then((pick) => pick === 'Show log' && log.show());
       }
     }),
   );

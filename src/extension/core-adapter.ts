@@ -4,6 +4,9 @@ import { type SiteEvent, mergeEvents, parseEvents } from '../core/agent/events';
 import { UserError } from '../core/errors';
 import { KubeClient } from '../core/kube/client';
 import { KubeLinkSite } from '../core/link/kubeSite';
+import { LocalLinkSite } from '../core/link/localSite';
+import type { LinkSite } from '../core/link/site';
+import { deleteLocalSite, initLocalSite, localSiteDir, localSiteStatus, readLocalSite, startLocalSite, stopLocalSite } from '../core/site/local';
 import { createLink, deleteLink, waitForLink } from '../core/link/link';
 import { NETWORK_STATUS_CONFIGMAP, expose, isNotFound, readDefinitions, readServicesConfigMap, readWorkload, unexpose } from '../core/service/expose';
 import type { WorkloadKind } from '../core/service/plan';
@@ -36,6 +39,8 @@ export interface Target {
   context: string;
   namespace: string;
   kubeconfig?: string;
+  /** a local site: its folder (context and namespace are then labels only) */
+  local?: { dir: string; name: string };
 }
 
 export interface InitOptions {
@@ -77,16 +82,22 @@ export interface Adapter {
   revokeAccess(t: Target): Promise<string>;
   events(t: Target): Promise<string>;
   workloadExists(t: Target, kind: string, name: string): Promise<boolean | undefined>;
+  startLocal(name: string, progress: Progress): Promise<string>;
+  stopLocal(name: string): Promise<string>;
 }
 
 function client(t: Target): KubeClient {
   return KubeClient.forContext({ kubeconfig: t.kubeconfig, context: t.context, namespace: t.namespace });
 }
 
-const linkSite = (t: Target) => new KubeLinkSite(client(t));
+const linkSite = (t: Target): LinkSite => (t.local ? new LocalLinkSite(t.local.dir) : new KubeLinkSite(client(t)));
+const notLocal = (t: Target, what: string) => {
+  if (t.local) throw new UserError(`${what} is not available for the laptop site ${t.local.name} yet`);
+};
 
 export const adapter: Adapter = {
   async init(t, o, progress, signal) {
+    notLocal(t, 'Initialize Site');
     const c = client(t);
     const result = await initSite(c, {
       namespace: t.namespace,
@@ -102,10 +113,15 @@ export const adapter: Adapter = {
     return `Site ${result.site.name} initialized in ${t.context}/${t.namespace}${result.ready ? '; its router is ready' : ' (router not ready yet)'}`;
   },
   async deleteSite(t, progress) {
+    if (t.local) {
+      const r = await deleteLocalSite(t.local.dir);
+      return r.existed ? `Laptop site ${t.local.name} deleted${r.stopped ? ' (router stopped)' : ''}` : `no laptop site ${t.local.name}`;
+    }
     const r = await deleteSite(client(t), { progress });
     return r.existed ? `Site ${r.site?.name ?? ''} deleted from ${t.context}/${t.namespace}` : `no site in ${t.context}/${t.namespace}: nothing to delete`;
   },
   async status(t) {
+    if (t.local) return statusText(await localSiteStatus(t.local.dir, t.local.name), `laptop site ${t.local.name}`);
     const s = await siteStatus(client(t));
     return statusText(s, `${t.context}/${t.namespace}`);
   },
@@ -125,10 +141,12 @@ export const adapter: Adapter = {
     await deleteLink(linkSite(t), name);
   },
   async expose(t, o) {
+    notLocal(t, 'expose');
     const def = await expose(client(t), { kind: o.kind, name: o.name, ports: o.ports, targetPorts: o.targetPorts, protocol: o.protocol, address: o.address });
     return `${o.kind}/${o.name} exposed as ${def.address} (port ${def.ports.join(', ')}) from ${t.context}/${t.namespace}`;
   },
   async unexpose(t, o) {
+    notLocal(t, 'unexpose');
     const api = client(t);
     let kind = o.kind as WorkloadKind | undefined;
     let name = o.name;
@@ -156,6 +174,7 @@ export const adapter: Adapter = {
     return `Site ${self.name}: new CA; ${records} unredeemed claim(s) deleted. Links made with earlier tokens drop; create new tokens to link again.`;
   },
   async events(t) {
+    notLocal(t, 'events');
     const api = client(t);
     await readServicesConfigMap(api);
     let own: SiteEvent[] = [];
@@ -181,7 +200,22 @@ export const adapter: Adapter = {
     const all = mergeEvents(own, kube);
     return all.length === 0 ? 'No events yet.' : all.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
   },
+  async startLocal(name, progress) {
+    const dir = localSiteDir(name);
+    if (!readLocalSite(dir)) {
+      progress(`creating laptop site ${name}`);
+      await initLocalSite({ siteName: name, ingress: 'loadbalancer' });
+    }
+    progress(`starting the router of ${name}`);
+    const r = await startLocalSite(dir, { timeoutMs: 60_000 });
+    return r.alreadyRunning ? `Laptop site ${name} is already running (pid ${r.pid})` : `Laptop site ${name} started (pid ${r.pid})`;
+  },
+  async stopLocal(name) {
+    const stopped = await stopLocalSite(localSiteDir(name));
+    return stopped ? `Laptop site ${name} stopped` : `Laptop site ${name} was not running`;
+  },
   async workloadExists(t, kind, name) {
+    if (t.local) return undefined;
     try {
       await readWorkload(client(t), kind as WorkloadKind, name);
       return true;

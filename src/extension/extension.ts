@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { NetworkReader } from '../core/network/reader';
+import { localSitesHome } from '../core/network/local';
 import { mergeNetwork } from '../core/network/model';
 import type { NetworkStatus } from '../core/network/types';
 import { clusterRoots, findNode } from '../views/model/clusters';
@@ -58,6 +59,7 @@ class Extension implements Ext, vscode.Disposable {
     this.reader.loadContexts();
     this.render();
     this.watchKubeconfig();
+    this.watchLocalSites();
     context.subscriptions.push(
       this.clusters,
       this.links,
@@ -103,6 +105,7 @@ class Extension implements Ext, vscode.Disposable {
     this.net = mergeNetwork(model);
     void vscode.commands.executeCommand('setContext', 'skupper.noKubeconfig', !!model.kubeconfigError && model.contexts.length === 0);
     void vscode.commands.executeCommand('setContext', 'skupper.noSites', this.reader.started && this.net.sites.length === 0);
+    void vscode.commands.executeCommand('setContext', 'skupper.hasLocalSites', model.local.length > 0);
     this.clusters.refresh();
     this.links.refresh();
     this.services.refresh();
@@ -166,7 +169,27 @@ class Extension implements Ext, vscode.Disposable {
     }
   }
 
+  private localWatcher?: fs.FSWatcher;
+  private localTimer?: NodeJS.Timeout;
+
+  /** Laptop sites live in folders: watch them (recursive) rather than poll. */
+  private watchLocalSites(): void {
+    const home = localSitesHome();
+    try {
+      if (!fs.existsSync(home)) return; // Start Laptop Site refreshes by itself
+      this.localWatcher = fs.watch(home, { recursive: true }, () => {
+        clearTimeout(this.localTimer);
+        this.localTimer = setTimeout(() => this.reader.refreshLocal(), 300);
+      });
+      this.localWatcher.on('error', () => undefined);
+    } catch (e) {
+      log.warn(`cannot watch ${home}: ${(e as Error).message}`);
+    }
+  }
+
   dispose(): void {
+    this.localWatcher?.close();
+    clearTimeout(this.localTimer);
     for (const w of this.kubeWatchers) w.close();
     clearTimeout(this.kubeTimer);
     this.reader.dispose();

@@ -32,13 +32,14 @@ export async function pickContext(reader: NetworkReader, placeHolder = 'Kubernet
   return need(pick).label;
 }
 
-export async function pickNamespace(reader: NetworkReader, context: string, opts: { withSite?: boolean; withoutSite?: boolean } = {}): Promise<string> {
+export async function pickNamespace(reader: NetworkReader, context: string, opts: { withSite?: boolean; withoutSite?: boolean; preferOwn?: boolean } = {}): Promise<string> {
   const rec = reader.current.contexts.find((c) => c.name === context);
   const own = rec?.namespace ?? 'default';
   let names = (rec?.namespaces ?? []).filter((n) => (opts.withSite ? !!n.site : opts.withoutSite ? !n.site : true)).map((n) => n.name);
   if (!opts.withSite && !names.includes(own)) names.unshift(own);
   // like the CLI: the context's own namespace when it fits what the command needs
   const ownRec = rec?.namespaces.find((n) => n.name === own);
+  if (opts.preferOwn) return own;
   if (opts.withSite && ownRec?.site) return own;
   if (opts.withoutSite && !ownRec?.site) return own;
   if (opts.withSite && names.length === 1) return names[0]!;
@@ -64,6 +65,7 @@ export function validateDnsLabel(v: string): string | undefined {
 /** Target from a tree node, else asked for. */
 export async function targetOf(reader: NetworkReader, node: NodeDesc | undefined, opts: { withSite?: boolean; withoutSite?: boolean; placeHolder?: string } = {}): Promise<Target> {
   const ref = node?.ref;
+  if (ref?.platform === 'local' && ref.namespace && ref.siteName) return { context: 'laptop', namespace: ref.siteName, local: { dir: ref.namespace, name: ref.siteName } };
   if (ref?.context && ref.namespace) return { context: ref.context, namespace: ref.namespace };
   const context = ref?.context ?? (await pickContext(reader, opts.placeHolder));
   const namespace = await pickNamespace(reader, context, opts);
@@ -71,6 +73,7 @@ export async function targetOf(reader: NetworkReader, node: NodeDesc | undefined
 }
 
 export function siteAt(reader: NetworkReader, t: Target): SiteRecord | undefined {
+  if (t.local) return reader.current.local.find((s) => s.namespace === t.local!.dir);
   return reader.current.contexts.find((c) => c.name === t.context)?.namespaces.find((n) => n.name === t.namespace)?.site;
 }
 
@@ -83,6 +86,10 @@ export async function pickSite(reader: NetworkReader, placeHolder: string, exclu
       if (exclude && exclude.context === c.name && exclude.namespace === n.name) continue;
       items.push({ label: n.site.name, description: `${c.name} / ${n.name}`, t: { context: c.name, namespace: n.name } });
     }
+  }
+  for (const s of reader.current.local) {
+    if (exclude?.local?.dir === s.namespace) continue;
+    items.push({ label: s.name, description: 'laptop site', t: { context: 'laptop', namespace: s.name, local: { dir: s.namespace, name: s.name } } });
   }
   if (items.length === 0) throw new Error('no reachable site to take a token from');
   return need(await vscode.window.showQuickPick(items, { placeHolder, ignoreFocusOut: true })).t;

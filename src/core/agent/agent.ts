@@ -7,6 +7,7 @@ import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors';
+import type { KubeClient } from '../kube/client';
 import type { RouterConfig } from '../router/config';
 import { EventLog, type EventType, type SiteEvent } from './events';
 import { type AgentSite, type LinkSpec, NO_SERVICES, type ServicesConfig, buildRouterConfig, linkProblem, linkTlsFiles } from './routerConfig';
@@ -44,8 +45,8 @@ export interface AgentContext<R extends AgentRouter = AgentRouter> {
   reservedPorts: number[];
   /** The services module hands its tcp listeners and connectors here; the agent folds them into the router config. */
   applyServices(services: ServicesConfig): Promise<void>;
-  /** The platform's API client (KubeClient on Kubernetes), when there is one. */
-  kube?: unknown;
+  /** The API client of the pod's service account (Kubernetes only). */
+  kube?: KubeClient;
   /** The site's server certificate files (the claims server serves with them). */
   serverTls: { ca: string; cert: string; key: string };
   /**
@@ -68,7 +69,7 @@ export interface AgentOptions<R extends AgentRouter = AgentRouter> {
   site: Omit<AgentSite, 'id' | 'name' | 'mode' | 'ingress'>;
   namespace: string;
   health: { host: string; port: number };
-  kube?: unknown;
+  kube?: KubeClient;
   events?: EventRecorder;
   /** Private folder for link TLS files (a fresh 0700 tmp folder by default). */
   tlsDir?: string;

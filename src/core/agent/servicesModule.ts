@@ -29,6 +29,7 @@ import {
   RemoteSites,
   SERVICE_SYNC_ADDRESS,
   type SyncChange,
+  expiryFor,
   isEmptyChange,
   parseAnnouncement,
 } from './serviceSync';
@@ -60,6 +61,9 @@ export interface KubeLike {
     replaceNamespacedService(p: { name: string; namespace: string; body: any }): Promise<unknown>;
     readNamespacedService(p: { name: string; namespace: string }): Promise<any>;
     deleteNamespacedService(p: { name: string; namespace: string }): Promise<unknown>;
+  };
+  apps?: {
+    readNamespacedDeployment(p: { name: string; namespace: string }): Promise<{ metadata?: unknown }>;
   };
 }
 
@@ -93,6 +97,7 @@ export interface ServicesModuleOptions {
 }
 
 const SITE_CONFIGMAP = 'skupper-site';
+const ROUTER_DEPLOYMENT = 'skupper-router';
 
 function podInfo(pod: any): PodInfo {
   const ready = (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
@@ -129,6 +134,9 @@ export class ServicesModule extends EventEmitter {
   private ports = new Map<string, number>();
   private applied = '';
   private knownAddresses = new Set<string>();
+  /** Every address this process has had in the network: the only Services it removes while young. */
+  private everSeen = new Set<string>();
+  private startedAt = 0;
   private conflicts = new Set<string>();
   private badKeys = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
@@ -139,8 +147,6 @@ export class ServicesModule extends EventEmitter {
   private stopped = false;
   private siteUid?: string;
   private lastError = '';
-  /** When each remote address was first seen (for timings). */
-  readonly firstSeen = new Map<string, number>();
 
   constructor(private readonly o: ServicesModuleOptions) {
     super();
@@ -173,6 +179,7 @@ export class ServicesModule extends EventEmitter {
   }
 
   async start(): Promise<void> {
+    this.startedAt = this.now();
     this.unsubscribe = this.o.router.subscribe(SERVICE_SYNC_ADDRESS, (body) => this.onAnnouncement(body));
     this.o.router.events?.on('routes', this.onRoutes);
     const interval = this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
@@ -190,13 +197,38 @@ export class ServicesModule extends EventEmitter {
     for (const t of this.soon) clearTimeout(t);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    try {
-      this.o.router.publish(SERVICE_SYNC_ADDRESS, JSON.stringify({ ...this.announcement(), services: [], bye: true }));
-    } catch {
-      // The router may already be gone.
+    // Say bye (other sites forget us at once) only when the site is going away: a router pod that
+    // merely restarts stays known for the expiry time, so Services elsewhere do not blink.
+    if (await this.siteGone()) {
+      try {
+        this.o.router.publish(SERVICE_SYNC_ADDRESS, JSON.stringify({ ...this.announcement(), services: [], bye: true }));
+      } catch {
+        // The router may already be gone.
+      }
     }
     this.unsubscribe?.();
     await this.reconciling?.catch(() => undefined);
+  }
+
+  /**
+   * True when the site is going away (or for a local site): `van delete` removes the router
+   * Deployment, then the rest, then the site ConfigMap, so while the router pod stops its Deployment
+   * is gone (or being deleted), or the site ConfigMap is, or our Role is (403). A pod that merely
+   * restarts finds both in place.
+   */
+  private async siteGone(): Promise<boolean> {
+    const kube = this.o.kube;
+    if (!kube) return true;
+    const goneOrDeleting = (read: Promise<{ metadata?: unknown }>) =>
+      read.then(
+        (obj) => Boolean((obj.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp),
+        (error) => [401, 403, 404].includes(statusCode(error) ?? 0),
+      );
+    const checks = [goneOrDeleting(kube.core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace: this.o.namespace }))];
+    if (kube.apps) checks.push(goneOrDeleting(kube.apps.readNamespacedDeployment({ name: ROUTER_DEPLOYMENT, namespace: this.o.namespace })));
+    const answer = Promise.all(checks).then((r) => r.some(Boolean));
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1500).unref?.());
+    return Promise.race([answer, timeout]);
   }
 
   /** Local definitions as last read. */
@@ -229,24 +261,27 @@ export class ServicesModule extends EventEmitter {
 
   /** Asks for a reconcile; runs at most one at a time, and once more if asked meanwhile. */
   trigger(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.pending = true;
-      return;
-    }
-    this.reconciling = this.reconcile();
+    if (!this.stopped) void this.reconcile();
   }
 
-  async reconcile(): Promise<void> {
-    this.running = true;
-    try {
-      do {
-        this.pending = false;
-        await this.reconcileOnce();
-      } while (this.pending && !this.stopped);
-    } finally {
-      this.running = false;
+  /** Reconciles now, or (when one is running) once more right after it; resolves when done. */
+  reconcile(): Promise<void> {
+    if (this.running && this.reconciling) {
+      this.pending = true;
+      return this.reconciling;
     }
+    this.running = true;
+    this.reconciling = (async () => {
+      try {
+        do {
+          this.pending = false;
+          await this.reconcileOnce();
+        } while (this.pending && !this.stopped);
+      } finally {
+        this.running = false;
+      }
+    })();
+    return this.reconciling;
   }
 
   private async reconcileOnce(): Promise<void> {
@@ -312,16 +347,15 @@ export class ServicesModule extends EventEmitter {
 
   private reportServiceChanges(merged: ServiceDefinition[]): void {
     const now = new Set(merged.map((d) => d.address));
+    for (const a of now) this.everSeen.add(a);
     for (const def of merged) {
       if (this.knownAddresses.has(def.address)) continue;
       const where = def.origin && def.origin !== this.o.siteId ? `from site ${this.siteName(def.origin)}` : 'exposed here';
       this.o.events?.record('Normal', 'ServiceAdded', `service ${def.address} (${def.protocol} ${def.ports.join(',')}) ${where}`);
-      if (!this.firstSeen.has(def.address)) this.firstSeen.set(def.address, this.now());
     }
     for (const address of this.knownAddresses) {
       if (!now.has(address)) {
         this.o.events?.record('Normal', 'ServiceRemoved', `service ${address} is no longer in the network`);
-        this.firstSeen.delete(address);
       }
     }
     this.knownAddresses = now;
@@ -386,7 +420,12 @@ export class ServicesModule extends EventEmitter {
         this.pending = true;
       });
     }
+    // A freshly started agent (a restarted or additional router replica) has not heard the other
+    // sites yet: it removes no Service it has not seen go away until a full expiry window has passed,
+    // so Services elsewhere-exposed do not blink (and change their ClusterIP) on a restart.
+    const young = this.now() - this.startedAt < expiryFor(this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS);
     for (const name of changes.delete) {
+      if (young && !this.everSeen.has(name)) continue;
       await kube.core.deleteNamespacedService({ name, namespace }).catch((error) => {
         if (statusCode(error) !== 404) throw error;
       });

@@ -12,6 +12,8 @@ import {
 export const CONTROLLED_ANNOTATION = 'internal.skupper.io/controlled';
 /** Label on the Services the agent creates, valued with the address: how it finds its own. */
 export const ADDRESS_LABEL = 'internal.skupper.io/address';
+/** Annotation on those Services: the service's protocol (tcp, http, http2). */
+export const PROTOCOL_ANNOTATION = 'internal.skupper.io/protocol';
 export const ROUTER_SELECTOR: Readonly<Record<string, string>> = { application: 'skupper-router', 'skupper.io/component': 'router' };
 
 export interface TcpEndpoint {
@@ -131,7 +133,7 @@ export function desiredServices(all: ServiceDefinition[], ports: ReadonlyMap<str
     .map((def) => ({
       name: def.address,
       labels: { [ADDRESS_LABEL]: def.address },
-      annotations: { [CONTROLLED_ANNOTATION]: 'true' },
+      annotations: { [CONTROLLED_ANNOTATION]: 'true', [PROTOCOL_ANNOTATION]: def.protocol },
       selector: { ...ROUTER_SELECTOR },
       ports: def.ports
         .filter((p) => ports.has(portKey(def.address, p)))

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import { buildSite, LINK_LABEL, SERVICES_CONFIGMAP, SITE_CONFIGMAP, STATUS_CONFIGMAP, type KubeObject, mergeNetwork } from './model';
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord } from './types';
+import { readLocalSites } from './local';
 
 export interface ReaderOptions {
   /** per-context read timeout */
@@ -15,6 +16,8 @@ export interface ReaderOptions {
   kubeconfig?: string;
   debounceMs?: number;
   log?: (line: string) => void;
+  /** read local sites (default true) */
+  local?: boolean;
 }
 
 export class TimeoutError extends Error {}
@@ -239,7 +242,14 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
   }
 
   async refreshAll(): Promise<void> {
+    this.refreshLocal();
     await Promise.all(this.model.contexts.map((c) => this.refreshContext(c.name)));
+  }
+
+  /** Local sites: read from their folders (cheap; the extension watches the folder). */
+  refreshLocal(): void {
+    if (this.opts.local === false) return;
+    this.setLocalSites(readLocalSites());
   }
 
   async reloadKubeconfig(): Promise<void> {

@@ -16,8 +16,11 @@ import {
 import type { Logger } from './log.js';
 import type { Distribution } from './config.js';
 
-/** Bytes a flow end may receive before it grants more: bounds memory per flow and direction. */
-export const FLOW_WINDOW = 256 * 1024;
+/**
+ * Bytes a flow end may receive before it grants more: bounds memory per flow and direction. 1 MiB keeps
+ * two hops busy when the credit round trip is a few ms (256 KiB halved 2-hop throughput here).
+ */
+export const FLOW_WINDOW = Number(process.env.VAN_FLOW_WINDOW ?? 1024 * 1024);
 
 /** A neighbour as the core sees it: something that carries frames in order. */
 export interface DataPort {

@@ -2,12 +2,11 @@
 // routes, the address tables, the core's flow engine, the tcp adaptors, routed messaging and
 // management. Adaptors reach the core only through FlowCore's openFlow / addTarget.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import rhea from 'rhea';
 import { TcpConnectorAdaptor, TcpListenerAdaptor, type AdaptorStats } from './adaptors/tcp.js';
-import type { ConnectorConfig, ListenerConfig, RouterConfig, TcpConnectorConfig, TcpListenerConfig } from './config.js';
+import type { ConnectorConfig, ListenerConfig, RouterConfig } from './config.js';
 import { FlowCore, type DataPort } from './flows.js';
 import { createLogger, type Logger } from './log.js';
 import { startManagementServer, type ManagementServer } from './management.js';
@@ -291,7 +290,8 @@ class ListenerRunner {
     const conn: RheaConnection = this.router.container.create_connection(
       rheaConnectionOptions(this.router, {
         id: `listener:${this.config.name}:${socket.remoteAddress}:${socket.remotePort}`,
-        ...(role === 'normal' ? {} : { autoaccept: false }),
+        // Deliveries are settled by the router: pre-settled between routers, accepted or released for clients.
+        autoaccept: false,
       }),
     );
     const link = new PeerLink(
@@ -381,7 +381,17 @@ export class Router {
     return router;
   }
 
-  async applyConfig(next: RouterConfig): Promise<void> {
+  private applying: Promise<void> = Promise.resolve();
+
+  /** Applies a new config live; calls are serialized. Throws (after applying the rest) if some part failed. */
+  applyConfig(next: RouterConfig): Promise<void> {
+    const run = this.applying.then(() => this.applyNow(next));
+    this.applying = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(next: RouterConfig): Promise<void> {
+    if (this.stopped) throw new Error('the router is stopped');
     if (next.id !== this.config.id) {
       this.log.warn('the router id cannot change while running; restart the router to use the new id', { id: this.config.id, next: next.id });
       next = { ...next, id: this.config.id };
@@ -806,9 +816,13 @@ export class Router {
       }
       const mode = isMulticastAddress(address) ? 'multicast' : 'anycast';
       const ok = this.routeMessage(message, address, mode, this.id);
-      if (!ok && mode === 'anycast') {
-        // Nobody to take it: tell the sender (autoaccept is off for these deliveries below).
+      if (ok || mode === 'multicast') {
+        // Multicast with nobody listening is delivered to nobody, as in Skupper.
+        ctx.delivery.accept();
+      } else {
+        // Anycast with no subscriber anywhere: the sender may retry later or elsewhere.
         this.log.debug('no subscriber for message', { address });
+        ctx.delivery.release({ undeliverable_here: true });
       }
     });
   }
@@ -963,7 +977,3 @@ function loadTlsSafe(l: ListenerConfig): { hash: string } | undefined {
     return undefined;
   }
 }
-
-// Keep these types referenced for consumers that import them from here.
-export type { TcpConnectorConfig, TcpListenerConfig };
-void readFileSync;

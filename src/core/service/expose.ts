@@ -189,6 +189,18 @@ export async function serviceStatus(api: ServiceApi): Promise<ServiceStatusEntry
       targets: def.targets.map((t) => (t.service ? `service/${t.service}` : t.name ?? t.selector ?? '?')),
     });
   }
+  // The Services the site agent made for the network's services: there as soon as the agent
+  // learns a service, while network.json is published a moment later (rate-limited).
+  try {
+    const list = await api.core.listNamespacedService({ namespace: api.namespace, labelSelector: 'internal.skupper.io/address' });
+    for (const svc of list.items) {
+      const address = svc.metadata?.labels?.['internal.skupper.io/address'];
+      if (!address || entries.has(address) || svc.metadata?.annotations?.['internal.skupper.io/controlled'] !== 'true') continue;
+      entries.set(address, { address, protocol: svc.metadata?.annotations?.['internal.skupper.io/protocol'] ?? 'tcp', ports: (svc.spec?.ports ?? []).map((p) => p.port), local: false });
+    }
+  } catch {
+    // Listing Services may be forbidden: network.json is enough.
+  }
   const network = await readNetworkJson(api);
   const siteNames = new Map((network?.sites ?? []).map((s) => [s.id, s.name]));
   for (const s of network?.services ?? []) {

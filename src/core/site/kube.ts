@@ -160,10 +160,13 @@ async function podProblem(client: KubeClient): Promise<string | undefined> {
   return pods.length === 0 ? 'no router pod was created' : undefined;
 }
 
+const FATAL_POD_PROBLEM = /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError/;
+
 async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress): Promise<void> {
   progress(`waiting for the router (${o.routers} replica${o.routers === 1 ? '' : 's'}) to be ready…`);
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  let polls = 0;
   for (;;) {
     const deployment = await client.get<DeploymentLike>('Deployment', ROUTER);
     const ready = deployment?.status?.readyReplicas ?? 0;
@@ -178,6 +181,11 @@ async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeout
     if (Date.now() > deadline) {
       const problem = await podProblem(client);
       throw new UserError(`the router was not ready within ${Math.round(timeoutMs / 1000)} s${problem ? ` (${problem})` : ''}`);
+    }
+    // Problems that waiting does not cure: fail now rather than at the deadline.
+    if (++polls % 5 === 0) {
+      const problem = await podProblem(client);
+      if (problem && FATAL_POD_PROBLEM.test(problem)) throw new UserError(`the router cannot start (${problem})`);
     }
     await sleep(300);
   }

@@ -5,7 +5,7 @@ import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, site
 export function clusterRoots(model: ClusterModel, network?: NetworkStatus): NodeDesc[] {
   if (model.kubeconfigError && model.contexts.length === 0 && model.local.length === 0) return [];
   const roots = model.contexts.map((c) => contextNode(c, network));
-  for (const site of model.local) roots.push(siteNode(site, localSiteId(site.name), network));
+  roots.push(laptopNode(model, network));
   return roots;
 }
 
@@ -38,6 +38,25 @@ export function contextNode(c: ContextRecord, network?: NetworkStatus): NodeDesc
     icon: { id: 'server-environment' },
     // contexts with a site open; the others stay folded so many contexts fit (and can be opened)
     collapsible: c.phase === 'ok' && sites === 0 ? 'collapsed' : 'expanded',
+    children,
+  };
+}
+
+/** "This machine": the laptop sites (router processes here), or an offer to start one. */
+export function laptopNode(model: ClusterModel, network?: NetworkStatus): NodeDesc {
+  const ref = { platform: 'local' as const };
+  const children = model.local.length
+    ? model.local.map((site) => siteNode(site, localSiteId(site.name), network))
+    : [{ id: 'local/start', label: 'Start a laptop site', contextValue: Ctx.Info, icon: { id: 'debug-start' }, collapsible: 'none' as const, ref, command: { command: 'skupper.startLocalSite', title: 'Start Laptop Site' } }];
+  return {
+    id: 'local',
+    label: 'This machine',
+    description: model.local.length ? plural(model.local.length, 'laptop site') : 'no laptop site',
+    tooltip: 'Sites that run as a router process on this machine (laptop sites). They link to cluster sites with the same tokens.',
+    contextValue: 'laptop',
+    icon: { id: 'device-desktop' },
+    collapsible: model.local.length ? 'expanded' : 'collapsed',
+    ref,
     children,
   };
 }

@@ -59,6 +59,12 @@ describe('services module', () => {
     await a.reconcile();
     assert.equal(applied.public.tcpConnectors.length, 2);
 
+    // The public agent restarts (its site still exists): no bye, private keeps the service.
+    await a.stop();
+    await b.reconcile();
+    assert.equal(applied.private.tcpListeners.length, 1);
+    assert.equal(priv.state.services.has('tcp-go-echo'), true);
+
     // The public site goes silent: after 20 s (3 × 5 s + 5 s) its service is forgotten.
     // (Its announce interval is huge here, so expiry uses the default 5 s interval of... the announcement.)
     clock += 3 * 1_000_000 + 5_001;
@@ -85,6 +91,40 @@ describe('services module', () => {
     await m.start();
     assert.deepEqual(k.state.services.get('tcp-go-echo').spec.selector, { application: 'tcp-go-echo' });
     assert.ok(events.some((e) => /^ServiceConflict: a Service named tcp-go-echo already exists and is not managed by the site/.test(e)));
+    await m.stop();
+  });
+});
+
+describe('services module on a local site (no Kubernetes)', () => {
+  test('learns the network\'s services and listens for them on its host', async () => {
+    const join = bus();
+    const k = fakeKube({ 'tcp-go-echo': definitionToJson(echo) });
+    k.state.pods.push(pod('tcp-go-echo-a', '127.0.9.1'));
+    let applied: any;
+    const cluster = new ServicesModule({ kube: k.kube, namespace: 'default', siteId: 'pub', siteName: 'public', router: join('pub'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    const laptop = new ServicesModule({ namespace: '/home/me/.van/laptop', siteId: 'lap', siteName: 'laptop', platform: 'local', listenHost: '127.0.0.1', router: join('lap'), applyServices: (s) => void (applied = s), reservedPorts: [9090], announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    await laptop.start();
+    await cluster.start();
+    await laptop.reconcile();
+    assert.deepEqual(applied, { tcpListeners: [{ name: 'tcp-go-echo:9090', host: '127.0.0.1', port: 1024, address: 'tcp-go-echo' }], tcpConnectors: [] });
+    assert.equal(laptop.announcement().site.platform, 'local');
+    await cluster.stop();
+    await laptop.stop();
+  });
+});
+
+describe('services module after a restart', () => {
+  test('keeps Services it has not seen go away for one expiry window, then removes them', async () => {
+    const join = bus();
+    const k = fakeKube();
+    k.state.services.set('tcp-go-echo', { metadata: { name: 'tcp-go-echo', labels: { 'internal.skupper.io/address': 'tcp-go-echo' }, annotations: { [CONTROLLED_ANNOTATION]: 'true' } }, spec: { ports: [{ port: 9090, targetPort: 9090 }] } });
+    let clock = 0;
+    const m = new ServicesModule({ kube: k.kube, namespace: 'default', siteId: 's', siteName: 's', router: join('s'), applyServices: () => undefined, announceIntervalMs: 5000, pollIntervalMs: 1e6, now: () => clock });
+    await m.start();
+    assert.equal(k.state.services.has('tcp-go-echo'), true, 'kept while the agent has not heard the network');
+    clock = 20_001;
+    await m.reconcile();
+    assert.equal(k.state.services.has('tcp-go-echo'), false, 'removed once nobody announced it for a full window');
     await m.stop();
   });
 });

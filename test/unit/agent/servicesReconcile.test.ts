@@ -61,7 +61,7 @@ describe('services reconcile', () => {
     assert.deepEqual(svc, {
       name: 'backend',
       labels: { [ADDRESS_LABEL]: 'backend' },
-      annotations: { [CONTROLLED_ANNOTATION]: 'true' },
+      annotations: { [CONTROLLED_ANNOTATION]: 'true', 'internal.skupper.io/protocol': 'http' },
       selector: { application: 'skupper-router', 'skupper.io/component': 'router' },
       ports: [{ name: 'port8080', port: 8080, targetPort: 8080, protocol: 'TCP' }],
     });

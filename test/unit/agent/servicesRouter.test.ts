@@ -8,7 +8,7 @@ import type { Router } from '../../../src/core/router/router';
 import { connectorTo, echoOnce, echoServer, freePort, startRouter, waitFor } from '../router/helpers';
 import { fakeKube } from './fakes';
 
-test('a service exposed at A is reachable from B, and forgotten when A stops', { timeout: 30_000 }, async () => {
+test('a service exposed at A is reachable from B, and forgotten when A\'s site is deleted', { timeout: 30_000 }, async () => {
   const echo = await echoServer();
   const servicePort = await freePort();
   const def = { address: 'echo', protocol: 'tcp' as const, ports: [servicePort], targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort)]: echo.port } }] };
@@ -53,7 +53,8 @@ test('a service exposed at A is reachable from B, and forgotten when A stops', {
     await waitFor('route to echo', () => b.router.status().addresses.some((x) => x.address === 'echo' && x.remoteSites.length === 1), 10_000);
     const out = await echoOnce(listener.port, 'hello through the VAN');
     assert.equal(out.toString(), 'hello through the VAN');
-    // A stops cleanly (bye): B forgets echo at once.
+    // A's site is deleted: its agent says bye on the way out and B forgets echo at once.
+    kA.state.configMaps.delete('skupper-site');
     await mA.stop();
     await waitFor('B forgets echo', () => b.router.config.tcpListeners.length === 0, 5_000);
     assert.equal(kB.state.services.has('echo'), false);

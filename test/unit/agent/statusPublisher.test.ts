@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SiteEventRecorder, patchStatusKeys, type StatusKube } from '../../../src/core/agent/statusPublisher';
+import { NetworkStatusPublisher, SiteEventRecorder, patchStatusKeys, type StatusKube } from '../../../src/core/agent/statusPublisher';
+import { ServicesModule } from '../../../src/core/agent/servicesModule';
+import { definitionToJson } from '../../../src/core/service/definition';
+import { bus, fakeKube } from './fakes';
 
 function fakeStatusKube() {
   const configMaps = new Map<string, any>([['skupper-site', { metadata: { uid: 'site-uid' }, data: {} }]]);
@@ -58,5 +61,32 @@ describe('status ConfigMap writes', () => {
     assert.deepEqual(log.map((e: any) => e.reason), ['Old', 'LinkUp', 'ClaimRefused']);
     assert.deepEqual(f.events.map((e) => [e.reason, e.involvedObject.name, e.involvedObject.uid]), [['LinkUp', 'skupper-site', 'site-uid'], ['ClaimRefused', 'skupper-site', 'site-uid']]);
     assert.deepEqual(r.events().map((e) => e.reason), ['Old', 'LinkUp', 'ClaimRefused']);
+  });
+});
+
+describe('network status publisher', () => {
+  test('publishes network.json with both sites and the service, rate-limited, only on change', async () => {
+    const join = bus();
+    const def = { address: 'tcp-go-echo', protocol: 'tcp' as const, ports: [9090], targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo' }] };
+    const pubKube = fakeKube({ 'tcp-go-echo': definitionToJson(def) });
+    const pub = new ServicesModule({ kube: pubKube.kube, namespace: 'ns', siteId: 'pub', siteName: 'public', router: join('pub'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    const priv = new ServicesModule({ kube: fakeKube().kube, namespace: 'ns', siteId: 'priv', siteName: 'private', router: join('priv'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    const f = fakeStatusKube();
+    const publisher = new NetworkStatusPublisher({ kube: f.kube, namespace: 'ns', services: priv, minIntervalMs: 50 });
+    await priv.start();
+    await publisher.start();
+    await pub.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const network = JSON.parse(f.configMaps.get('skupper-network-status').data['network.json']);
+    assert.deepEqual(network.sites.map((s: any) => s.name), ['private', 'public']);
+    assert.deepEqual(network.services.map((s: any) => [s.address, s.exposedIn]), [['tcp-go-echo', ['pub']]]);
+    const writes = f.patches.length;
+    assert.ok(writes <= 3, `rate-limited (${writes} writes)`);
+    priv.emit('changed');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(f.patches.length, writes, 'nothing new: no write');
+    await publisher.stop();
+    await pub.stop();
+    await priv.stop();
   });
 });

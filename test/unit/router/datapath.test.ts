@@ -84,7 +84,7 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
       s.on('close', () => resolve());
     });
     const ms = Date.now() - t0;
-    assert.ok(ms < 1000, `closed after ${ms} ms`);
+    assert.ok(ms < 2000, `closed after ${ms} ms`);
     assert.match(A.router.status().tcpConnectors.find((t) => t.name === 'dead')!.lastError ?? '', /refused/);
   });
 
@@ -96,7 +96,7 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
       s.on('error', () => {});
       s.on('close', () => resolve());
     });
-    assert.ok(Date.now() - t0 < 500);
+    assert.ok(Date.now() - t0 < 1500);
   });
 
   test('a slow reader slows the writer; memory stays bounded; nothing is lost', async () => {
@@ -124,14 +124,22 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     client.on('drain', pump);
     const rss0 = process.memoryUsage().rss;
     pump();
-    await new Promise((r) => setTimeout(r, 1500));
-    const w1 = written;
-    await new Promise((r) => setTimeout(r, 1000));
+    // Wait until the writer has made no progress for 700 ms (it must stall within 15 s).
+    let last = -1;
+    let since = Date.now();
+    const until = Date.now() + 15_000;
+    while (Date.now() - since < 700) {
+      assert.ok(Date.now() < until, `the writer never stalled: ${written} bytes accepted`);
+      if (written !== last) {
+        last = written;
+        since = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const w2 = written;
     stop = true;
     const rss1 = process.memoryUsage().rss;
     // The writer is stalled: a bounded amount is in flight (kernel buffers + one window per hop at most).
-    assert.ok(w2 - w1 <= 2 * chunk.length, `writer kept going: ${w1} -> ${w2}`);
     assert.ok(w2 < 64 * 1024 * 1024, `too much accepted: ${w2}`);
     assert.ok(rss1 - rss0 < 64 * 1024 * 1024, `memory grew by ${rss1 - rss0}`);
     // Now read: everything arrives.

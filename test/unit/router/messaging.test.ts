@@ -97,6 +97,11 @@ describe('messaging and management across X - Y - Z', () => {
     await waitFor('X got it', () => atX.length === 1);
     assert.equal(atX[0], 'ping from a client');
     ux();
+    // Anycast with nobody subscribed: released, not lost silently.
+    const lonely = conn.open_sender('nobody-anycast');
+    await new Promise((r) => lonely.once('sendable', r));
+    lonely.send({ body: 'anyone?' });
+    await new Promise<void>((resolve) => lonely.once('released', () => resolve()));
     // Management over AMQP.
     await waitFor('reply address', () => Boolean(reply.source?.address));
     const mgmtSender = conn.open_sender('$management');

@@ -33,7 +33,8 @@ function model(): ClusterModel {
 describe('clusters view model', () => {
   it('builds context → namespace → site → links/services with stable ids from the parent chain', () => {
     const roots = clusterRoots(model(), mergeNetwork(model()));
-    assert.deepEqual(roots.map((r) => r.id), ['ctx/public', 'ctx/private', 'ctx/dead', 'ctx/fresh']);
+    assert.deepEqual(roots.map((r) => r.id), ['ctx/public', 'ctx/private', 'ctx/dead', 'ctx/fresh', 'local']);
+    assert.equal(roots.at(-1)!.children![0]!.command?.command, 'skupper.startLocalSite');
     const chain = findNode(roots, (n) => n.ref.link === 'link1')!;
     assert.deepEqual(chain.map((n) => n.id), ['ctx/private', 'ctx/private/ns/private', 'ctx/private/ns/private/site/priv', 'ctx/private/ns/private/site/priv/links', 'ctx/private/ns/private/site/priv/link/link1']);
     const link = chain.at(-1)!;

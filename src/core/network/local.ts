@@ -1,0 +1,67 @@
+// Local sites (the router as a process on this machine): read from their folders into SiteRecords,
+// the same shape as cluster sites, so the trees and the topology draw them alike.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { listLocalSites, localHome, localPid, localSiteDir, readLocalSite } from '../site/local';
+import { buildSite, type KubeObject } from './model';
+import type { SiteRecord } from './types';
+
+const read = (file: string): string | undefined => {
+  try {
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export function localSitesHome(env: NodeJS.ProcessEnv = process.env): string {
+  return join(localHome(env), 'sites');
+}
+
+export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord[] {
+  const out: SiteRecord[] = [];
+  for (const name of listLocalSites(env)) {
+    const dir = localSiteDir(name, env);
+    try {
+      const rec = readLocalSite(dir);
+      if (!rec) continue;
+      const links: KubeObject[] = [];
+      const linkDir = join(dir, 'links');
+      if (existsSync(linkDir)) {
+        for (const f of readdirSync(linkDir).filter((x) => /\.ya?ml$|\.json$/.test(x))) {
+          try {
+            const secret = parse(readFileSync(join(linkDir, f), 'utf8')) as KubeObject;
+            if (secret?.metadata?.name) links.push(secret);
+          } catch {
+            // a half-written file: next read
+          }
+        }
+      }
+      let services: Record<string, string> = {};
+      try {
+        const raw = JSON.parse(read(join(dir, 'services.json')) ?? '{}') as Record<string, unknown>;
+        services = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+      } catch {
+        services = {};
+      }
+      const status: Record<string, string> = {};
+      const siteJson = read(join(dir, 'status', 'site.json'));
+      const networkJson = read(join(dir, 'network.json')) ?? read(join(dir, 'status', 'network.json'));
+      if (siteJson) status['site.json'] = siteJson;
+      if (networkJson) status['network.json'] = networkJson;
+      const site = buildSite({
+        context: 'local',
+        namespace: dir,
+        site: { metadata: { name: 'skupper-site', uid: rec.id }, data: { name: rec.name, id: rec.id, ingress: rec.ingress } },
+        linkSecrets: links,
+        services: { data: services },
+        status: siteJson || networkJson ? { data: status } : undefined,
+      });
+      out.push({ ...site, platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
+    } catch {
+      // unreadable site folder: skip it
+    }
+  }
+  return out;
+}
