@@ -1,5 +1,6 @@
 // Every `van` verb, in the order `van --help` lists them.
-import { type CliCommand, notYet } from '../command';
+import { type CliCommand } from '../command';
+import { routerCommand } from './router';
 import { debugEventsCommand } from './debugEvents';
 import { deleteCommand } from './delete';
 import { initCommand } from './init';
@@ -33,5 +34,5 @@ export const commands: CliCommand[] = [
   networkStatusCommand,
   revokeAccessCommand,
   debugEventsCommand,
-  notYet(['router'], 'router --config FILE', 'run a router in the foreground from a JSON config file'),
+  routerCommand,
 ];

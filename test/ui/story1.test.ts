@@ -1,0 +1,221 @@
+// Story 1 as a person does it, using only the UI, on the real control plane: initialize `public` and
+// `private` from the palette, create a token to a file, create the link from it, expose the echo
+// Deployment by right-clicking its YAML, see the link up and the service in both sites, open the
+// topology: two sites, one live link. A screenshot of each step goes to test-output/ui/story1-*.png.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { ensureControlPlane } from '../cluster/controlplane';
+import { Kube } from '../cluster/kube';
+import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
+import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickInput, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench } from './harness';
+
+const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
+
+const ECHO = (ns: string) => `# The backend of story 1: a TCP echo on port 9090
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: echo-settings
+data:
+  greeting: hello
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: tcp-go-echo
+  labels:
+    application: tcp-go-echo
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      application: tcp-go-echo
+  template:
+    metadata:
+      labels:
+        application: tcp-go-echo
+    spec:
+      containers:
+        - name: tcp-go-echo
+          image: quay.io/skupper/tcp-go-echo
+          ports:
+            - containerPort: 9090
+# deployed in ${ns}
+`;
+
+describe('story 1 in the UI: two clusters, one link, one service', { skip, timeout: 600_000 }, () => {
+  let server: Server;
+  let wb: Workbench;
+  let pubNs: string;
+  let privNs: string;
+  let kubePub: Kube;
+  let kubePriv: Kube;
+  const times: Record<string, number> = {};
+  let shots = 0;
+  const shot = async (name: string) => wb.shot(`story1-${String(++shots).padStart(2, '0')}-${name}`);
+  let failed = false;
+  // each step depends on the one before: after a failure the rest are skipped, with a screenshot
+  const step = (name: string, fn: () => Promise<void>) =>
+    it(name, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        await wb?.shot(`story1-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
+        throw e;
+      }
+    });
+
+  before(async () => {
+    const cp = await ensureControlPlane({ clusters: ['public', 'private'] });
+    pubNs = uniqueName('ui-pub');
+    privNs = uniqueName('ui-priv');
+    kubePub = new Kube(cp.kubeconfigPath, 'public');
+    kubePriv = new Kube(cp.kubeconfigPath, 'private');
+    await createNamespace(kubePub, pubNs);
+    await createNamespace(kubePriv, privNs);
+    // the person's kubeconfig: the two contexts, each with its namespace
+    const kc = parse(readFileSync(cp.kubeconfigPath, 'utf8'));
+    kc.contexts = kc.contexts.filter((c: any) => ['public', 'private'].includes(c.name));
+    for (const c of kc.contexts) c.context.namespace = c.name === 'public' ? pubNs : privNs;
+    kc['current-context'] = 'public';
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'van-ui-story1-')), 'kubeconfig');
+    writeFileSync(kubeconfig, stringify(kc));
+    server = await startCodeServer({ kubeconfig });
+    writeFileSync(join(server.workspace, 'tcp-go-echo.yaml'), ECHO(privNs));
+    // "kubectl apply" of the backend in the private cluster (the person deployed it before)
+    const r = await kubePriv.post(`/apis/apps/v1/namespaces/${privNs}/deployments`, { ...(parse(ECHO(privNs).split('---\n')[1]!) as object), metadata: { name: 'tcp-go-echo', namespace: privNs, labels: { application: 'tcp-go-echo' } } });
+    assert.equal(r.status, 201, r.text);
+    wb = await openWorkbench(server);
+  });
+
+  after(async () => {
+    await wb?.close();
+    await server?.stop();
+    await Promise.all([kubePub && deleteNamespace(kubePub, pubNs).catch(() => undefined), kubePriv && deleteNamespace(kubePriv, privNs).catch(() => undefined)]);
+    console.log('STORY1 TIMES ' + JSON.stringify(times));
+  });
+
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      times[name] = Date.now() - t0;
+    }
+  };
+
+  step('1. the Clusters view shows both contexts with their namespace and no site', async () => {
+    const { page } = wb;
+    await openSkupper(page);
+    await viewRow(page, 'Clusters', 'public', 1).waitFor({ timeout: 30_000 });
+    await viewRow(page, 'Clusters', pubNs).waitFor({ timeout: 30_000 });
+    await viewRow(page, 'Clusters', privNs).waitFor({ timeout: 30_000 });
+    await shot('clusters-no-site');
+  });
+
+  for (const [ctx, nsOf] of [['public', () => pubNs], ['private', () => privNs]] as const) {
+    step(`2. Initialize Site in ${ctx} from the palette`, async () => {
+      const { page } = wb;
+      await clearToasts(page);
+      await timed(`init-${ctx}`, async () => {
+        await palette(page, 'Skupper: Initialize Site', () => (ctx === 'public' ? shot('palette-init') : Promise.resolve()));
+        await quickPick(page, new RegExp(`^${ctx}$`));
+        const msg = await waitToast(page, /initialized/, 180_000);
+        assert.match(msg, new RegExp(`${ctx}/${nsOf()}`));
+      });
+      await viewRow(page, 'Clusters', `site ${ctx === 'public' ? pubNs : privNs}`).or(viewRow(page, 'Clusters', nsOf())).first().waitFor();
+      await eventually(`site row in ${ctx}`, 30_000, async () => (await page.locator('.part.sidebar .monaco-list-row[role="treeitem"]').filter({ hasText: `site ${nsOf()}` }).count()) > 0);
+      await shot(`init-${ctx}`);
+    });
+  }
+
+  step('3. Create Token in public, saved to a file', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    const file = join(server.workspace, 'public-token.yaml');
+    await timed('token', async () => {
+      await palette(page, 'Skupper: Create Token');
+      await quickPick(page, /^public$/);
+      await quickPick(page, /Save to file/);
+      await shot('token-save-dialog');
+      await fileDialog(page, file);
+      await waitToast(page, /Token written to/, 60_000);
+    });
+    assert.ok(existsSync(file), 'token file written');
+    assert.match(readFileSync(file, 'utf8'), /kind: Secret/);
+    await shot('token-written');
+  });
+
+  step('4. Create Link in private from the token file; the link comes up', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    await timed('link', async () => {
+      await palette(page, 'Skupper: Create Link');
+      await quickPick(page, /^private$/);
+      await quickPick(page, /From a token file/);
+      await fileDialog(page, join(server.workspace, 'public-token.yaml'));
+      await waitToast(page, /Link \S+ created/, 120_000);
+    });
+    await timed('link-up-in-tree', async () => {
+      await viewRow(page, 'Links', /^\S+ → \S+$/).filter({ has: page.locator('.label-description', { hasText: /^up/ }) }).first().waitFor({ timeout: 60_000 });
+    });
+    await shot('link-up');
+  });
+
+  step('5. Expose the echo Deployment by right-clicking its YAML', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    await openFile(page, 'tcp-go-echo.yaml');
+    // put the cursor inside the Deployment (not the ConfigMap above it), then right-click there
+    const line = page.locator('.monaco-editor .view-line').filter({ hasText: 'image: quay.io/skupper/tcp-go-echo' });
+    await line.click();
+    await page.waitForTimeout(400); // the context key follows the cursor (debounced)
+    await line.click({ button: 'right' });
+    await page.locator(S.contextMenu).waitFor();
+    await shot('editor-context-menu');
+    await timed('expose', async () => {
+      await page.getByRole('menuitem', { name: 'Expose', exact: true }).click();
+      await quickPick(page, /^private$/);
+      const msg = await waitToast(page, /exposed/, 60_000);
+      assert.match(msg, /deployment\/tcp-go-echo exposed as tcp-go-echo/);
+    });
+    await shot('exposed');
+  });
+
+  step('6. The service shows in both sites; the link is up', async () => {
+    const { page } = wb;
+    await timed('service-in-both-sites', async () => {
+      await eventually('tcp-go-echo reachable in both sites', 90_000, async () => {
+        const rows = viewRow(page, 'Services', 'tcp-go-echo');
+        if ((await rows.count()) === 0) return false;
+        const d = await rows.first().locator('.label-description').innerText();
+        return /exposed in/.test(d) && /reachable in 2/.test(d) ? d : false;
+      });
+    });
+    const svc = viewRow(page, 'Services', 'tcp-go-echo').first();
+    await svc.click();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForTimeout(300);
+    await shot('service-both-sites');
+  });
+
+  step('7. The topology shows two sites and one live link', async () => {
+    const { page } = wb;
+    await timed('topology', async () => {
+      await palette(page, 'Skupper: Show Topology');
+      const frame = webview(page);
+      // the shared control plane may hold other tests' sites too: look for ours
+      await frame.locator(`body[data-up-edges*="${privNs}>${pubNs}"]`).waitFor({ timeout: 30_000 });
+      const names = (await frame.locator('body').getAttribute('data-site-names'))!.split(',');
+      assert.ok(names.includes(pubNs) && names.includes(privNs), names.join(','));
+    });
+    await page.waitForTimeout(800);
+    await shot('topology');
+  });
+});
