@@ -155,7 +155,7 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export async function openWorkbench(server: Server, opts: { folder?: string; width?: number; height?: number } = {}): Promise<Workbench> {
+export async function openWorkbench(server: Server, opts: { folder?: string; width?: number; height?: number; installed?: boolean } = {}): Promise<Workbench> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -175,7 +175,9 @@ export async function openWorkbench(server: Server, opts: { folder?: string; wid
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   const payload = [['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`]];
   const folder = opts.folder ?? server.workspace;
-  await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  // `installed`: the extension comes from the extensions folder (an installed .vsix), not the repo.
+  const query = opts.installed ? '' : `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(folder)}${query}`);
   await page.locator(S.workbench).waitFor({ timeout: 60_000 });
   mkdirSync(SHOTS, { recursive: true });
   return {
