@@ -16,6 +16,7 @@ import { type StatusKube, patchStatusKeys } from '../agent/statusPublisher';
 import { readLocalSite } from '../site/local';
 import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET } from '../site/names';
 import { ClaimsServer } from '../token/claimsServer';
+import { KeyPool } from '../pki';
 import { makeCertToken } from '../token/issue';
 import { KubeLinkSite, SITE_STATUS_KEY } from './kubeSite';
 import { LOCAL_STATUS_FILE, LocalLinkSite } from './localSite';
@@ -91,6 +92,8 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
     async start(ctx) {
       const site = linkSiteOf(ctx);
       const identity = { id: ctx.site.id, name: ctx.site.name };
+      // One key made ahead: a redemption then costs a signature, not an RSA key generation.
+      const keys = new KeyPool(1).warm();
       let tls = await readServerTls(ctx);
       let hash = sha(tls.cert, tls.key);
       const port = options.port ?? (ctx.platform === 'local' ? readLocalSite(ctx.namespace)?.ports.claims ?? CLAIMS_PORT : CLAIMS_PORT);
@@ -103,7 +106,7 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
           const [ca, ingress] = await Promise.all([site.ca(), site.ingress()]);
           if (!ingress.ok) throw new Error(ingress.reason);
           const who = (req.siteName ?? 'site').toLowerCase().replace(/[^a-z0-9-]/g, '-');
-          return makeCertToken(ca, identity, ingress.ingress, `${identity.name}-${req.claim}`.slice(0, 63).replace(/-+$/, ''), `${who}-link-to-${identity.name}`);
+          return makeCertToken(ca, identity, ingress.ingress, `${identity.name}-${req.claim}`.slice(0, 63).replace(/-+$/, ''), `${who}-link-to-${identity.name}`, keys);
         },
         event: (e) => ctx.events.record(e.type, e.reason, e.message),
       });

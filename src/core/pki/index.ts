@@ -4,7 +4,7 @@
 // considered safe through 2030, and a 2048-bit handshake costs a few milliseconds of CPU, which the
 // router pays once per inter-router connection (flows are multiplexed over it, never one handshake
 // per flow). Key generation uses Node's native RSA (forge delegates to crypto.generateKeyPairSync).
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import forge from 'node-forge';
 
@@ -75,9 +75,21 @@ export function createCA(commonName: string, validDays = DEFAULT_CA_DAYS): KeyPa
 
 /** A leaf certificate signed by `ca`, for a router's server side, a link's client side, or both. */
 export function issueCertificate(ca: KeyPair, request: CertificateRequest): KeyPair {
+  return signLeaf(ca, request, newKeys());
+}
+
+/**
+ * The same as issueCertificate, but the key is made on libuv's thread pool (or taken ready from
+ * `pool`), so a process that also forwards traffic (the site agent next to its router) never blocks
+ * its event loop for the hundreds of milliseconds an RSA-2048 key costs.
+ */
+export async function issueCertificateAsync(ca: KeyPair, request: CertificateRequest, pool?: KeyPool): Promise<KeyPair> {
+  return signLeaf(ca, request, await (pool ? pool.take() : generateKeysAsync()));
+}
+
+function signLeaf(ca: KeyPair, request: CertificateRequest, keys: forge.pki.rsa.KeyPair): KeyPair {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = newKeys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
@@ -103,6 +115,55 @@ export function issueCertificate(ca: KeyPair, request: CertificateRequest): KeyP
   cert.setExtensions(extensions);
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** An RSA-2048 key pair made off the event loop. */
+export function generateKeysAsync(): Promise<forge.pki.rsa.KeyPair> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 }, (error, _publicKey, privateKey) => {
+      if (error) return reject(error);
+      const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+      const priv = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+      resolve({ privateKey: priv, publicKey: forge.pki.setRsaPublicKey(priv.n, priv.e) });
+    });
+  });
+}
+
+/**
+ * Keeps a few keys ready so that issuing a certificate on demand (a claim being redeemed) costs a
+ * signature, not a key generation. Refills in the background after each take.
+ */
+export class KeyPool {
+  private readonly ready: forge.pki.rsa.KeyPair[] = [];
+  private filling = 0;
+
+  constructor(private readonly size = 2) {}
+
+  /** Starts making keys now, so the first take is already fast. */
+  warm(): this {
+    this.refill();
+    return this;
+  }
+
+  async take(): Promise<forge.pki.rsa.KeyPair> {
+    const keys = this.ready.shift() ?? (await generateKeysAsync());
+    this.refill();
+    return keys;
+  }
+
+  get available(): number {
+    return this.ready.length;
+  }
+
+  private refill(): void {
+    while (this.ready.length + this.filling < this.size) {
+      this.filling++;
+      generateKeysAsync()
+        .then((keys) => this.ready.push(keys))
+        .catch(() => undefined)
+        .finally(() => this.filling--);
+    }
+  }
 }
 
 /** Splits the names a user gives (host names and IP addresses) into SAN kinds. */

@@ -1,6 +1,6 @@
 // Issuing tokens at a site: claim tokens (recorded by the site) and cert tokens (a client certificate
 // signed by the site CA), and the certificate a claims endpoint hands out on redemption.
-import { issueCertificate, type KeyPair } from '../pki';
+import { issueCertificateAsync, type KeyPair, type KeyPool } from '../pki';
 import { UserError } from '../errors';
 import type { LinkSite } from '../link/site';
 import { newClaimRecord } from './claims';
@@ -10,9 +10,9 @@ import type { SecretManifest, SiteIdentity, SiteIngress } from './types';
 /** Link client certificates live as long as the CA allows by default (revoke-access ends them). */
 export const CLIENT_CERT_DAYS = 5 * 365;
 
-/** A cert token for a site that will link to `site` through `ingress`. */
-export function makeCertToken(ca: KeyPair, site: SiteIdentity, ingress: SiteIngress, name: string, clientName?: string): SecretManifest {
-  const client = issueCertificate(ca, { commonName: clientName ?? name, usage: 'client', validDays: CLIENT_CERT_DAYS });
+/** A cert token for a site that will link to `site` through `ingress`; `pool` holds keys made ahead. */
+export async function makeCertToken(ca: KeyPair, site: SiteIdentity, ingress: SiteIngress, name: string, clientName?: string, pool?: KeyPool): Promise<SecretManifest> {
+  const client = await issueCertificateAsync(ca, { commonName: clientName ?? name, usage: 'client', validDays: CLIENT_CERT_DAYS }, pool);
   return certTokenSecret({
     name,
     certPem: client.certPem,
@@ -54,7 +54,7 @@ export async function createToken(site: LinkSite, options: CreateTokenOptions): 
   const now = options.now ?? new Date();
   if (options.type === 'cert') {
     const name = options.name ? checkName(options.name) : `${identity.name}-${newClaimName().slice(0, 8)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
-    return { secret: makeCertToken(ca, identity, ingress, name), site: identity, ingress };
+    return { secret: await makeCertToken(ca, identity, ingress, name), site: identity, ingress };
   }
   const name = options.name ? checkName(options.name) : newClaimName();
   if (await site.secretExists(name)) {
