@@ -3,44 +3,30 @@
 // it, the other replica's flows carry on, and new connections keep working.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { SiteUnderTest, Timings, controlPlane, eventually, session, tcpExchange, tokenDir, uniqueName } from './helpers';
+import { test } from 'node:test';
+import { Timings, publicAndPrivate, eventually, session, tcpExchange, tokenDir } from './helpers';
 
-let pub: SiteUnderTest;
-let priv: SiteUnderTest;
 const timings = new Timings('ha');
-
-before(async () => {
-  const { kubeconfigPath } = await controlPlane();
-  const ns = uniqueName('ha');
-  pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
-  priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
-  await Promise.all([pub.createNamespace(), priv.createNamespace()]);
-}, { timeout: 300_000 });
-
-after(async () => {
-  timings.print();
-  await Promise.all([pub?.deleteNamespace(), priv?.deleteNamespace()]);
-});
+const cast = publicAndPrivate('ha', timings);
 
 test('ha: two router replicas serve; a killed one loses only its own flows', { timeout: 240_000 }, async (t) => {
   try {
-    await pub.deploy('tcp-go-echo', 'quay.io/skupper/tcp-go-echo', { port: 9090, replicas: 2 });
+    await cast.pub.deploy('tcp-go-echo', 'quay.io/skupper/tcp-go-echo', { port: 9090, replicas: 2 });
     let t0 = Date.now();
-    await Promise.all([pub.must('init', '--site-name', 'public'), priv.must('init', '--site-name', 'private', '--ingress', 'none', '--routers', '2')]);
-    await Promise.all([pub.waitReady(), priv.waitReady()]);
+    await Promise.all([cast.pub.must('init', '--site-name', 'public'), cast.priv.must('init', '--site-name', 'private', '--ingress', 'none', '--routers', '2')]);
+    await Promise.all([cast.pub.waitReady(), cast.priv.waitReady()]);
     timings.mark('init to ready (private with 2 routers)', t0);
-    await pub.must('expose', 'deployment/tcp-go-echo', '--port', '9090');
+    await cast.pub.must('expose', 'deployment/tcp-go-echo', '--port', '9090');
     const token = join(tokenDir(), 'token.yaml');
-    await pub.must('token', 'create', token);
+    await cast.pub.must('token', 'create', token);
     t0 = Date.now();
-    await priv.must('link', 'create', token);
+    await cast.priv.must('link', 'create', token);
     const eps = await eventually('two endpoints (both router replicas) for tcp-go-echo in private', 90_000, async () => {
-      const e = await priv.endpoints('tcp-go-echo');
+      const e = await cast.priv.endpoints('tcp-go-echo');
       return e.length === 2 ? e : undefined;
     });
     timings.mark('link create to both replicas serving', t0);
-    const routers = await priv.readyPods('application=skupper-router');
+    const routers = await cast.priv.readyPods('application=skupper-router');
     assert.equal(routers.length, 2);
     assert.deepEqual(eps.map((e) => e.ip).sort(), routers.map((r) => r.ip).sort());
 
@@ -53,9 +39,9 @@ test('ha: two router replicas serve; a killed one loses only its own flows', { t
       byIp.set(e.ip, s);
     }
     const [victim, survivor] = routers;
-    const uid = (await priv.service('tcp-go-echo')).metadata.uid;
+    const uid = (await cast.priv.service('tcp-go-echo')).metadata.uid;
     t0 = Date.now();
-    await priv.kube.del(`${priv.ns}/pods/${victim.name}?gracePeriodSeconds=0`);
+    await cast.priv.kube.del(`${cast.priv.ns}/pods/${victim.name}?gracePeriodSeconds=0`);
     await eventually('the killed replica\'s flow is closed', 30_000, async () => byIp.get(victim.ip)!.closed());
     timings.mark('replica killed to its flow closed', t0);
     assert.match(await byIp.get(survivor.ip)!.ask('still here'), / : STILL HERE$/, 'the other replica\'s flow carries on');
@@ -64,16 +50,16 @@ test('ha: two router replicas serve; a killed one loses only its own flows', { t
     byIp.get(survivor.ip)!.close();
     t0 = Date.now();
     await eventually('a replacement replica serves again', 90_000, async () => {
-      const e = await priv.endpoints('tcp-go-echo');
+      const e = await cast.priv.endpoints('tcp-go-echo');
       if (e.length !== 2 || e.some((x) => x.ip === victim.ip)) return false;
       for (const x of e) await tcpExchange(x.ip, x.port, 'back');
       return true;
     });
     timings.mark('replacement replica serving', t0);
-    assert.equal((await priv.service('tcp-go-echo')).metadata.uid, uid, 'the Service stayed in place (no churn) while a replica was replaced');
+    assert.equal((await cast.priv.service('tcp-go-echo')).metadata.uid, uid, 'the Service stayed in place (no churn) while a replica was replaced');
   } catch (error) {
-    t.diagnostic(await pub.routerLogs().catch(() => ''));
-    t.diagnostic(await priv.routerLogs().catch(() => ''));
+    t.diagnostic(await cast.pub.routerLogs().catch(() => ''));
+    t.diagnostic(await cast.priv.routerLogs().catch(() => ''));
     throw error;
   }
 });

@@ -1,5 +1,6 @@
 // Shared helpers of the end-to-end stories: the built `van` CLI against the test control plane,
 // workloads, waiting, and timings.
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -271,3 +272,22 @@ export function session(host: string, port: number): Promise<{ ask(line: string)
   });
 }
 
+/**
+ * The usual cast of a story: a `public` and a `private` site-to-be, each in a fresh namespace of its
+ * cluster. Registers the before/after hooks (namespaces made, then deleted; timings printed).
+ */
+export function publicAndPrivate(prefix: string, timings: Timings): { pub: SiteUnderTest; priv: SiteUnderTest } {
+  const cast = {} as { pub: SiteUnderTest; priv: SiteUnderTest };
+  before(async () => {
+    const { kubeconfigPath } = await controlPlane();
+    const ns = uniqueName(prefix);
+    cast.pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
+    cast.priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
+    await Promise.all([cast.pub.createNamespace(), cast.priv.createNamespace()]);
+  }, { timeout: 300_000 });
+  after(async () => {
+    timings.print();
+    await Promise.all([cast.pub?.deleteNamespace(), cast.priv?.deleteNamespace()]);
+  });
+  return cast;
+}
