@@ -160,7 +160,7 @@ async function deleteLink(ext: Ext, node?: NodeDesc): Promise<void> {
   void vscode.window.showInformationMessage(`Link ${name} deleted from ${where(t)}`);
 }
 
-async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: NodeDesc): Promise<void> {
+async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: NodeDesc, fromTree = false): Promise<void> {
   await ext.ensureStarted();
   let t: Target;
   if (w?.namespace && node?.ref.context === undefined) {
@@ -177,8 +177,17 @@ async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: NodeDesc
     name = need(await vscode.window.showInputBox({ prompt: `Name of the ${kind} in ${where(t)}`, validateInput: validateDnsLabel, ignoreFocusOut: true }));
   }
   let ports = w?.ports ?? [];
-  if (ports.length === 0) {
-    const text = need(await vscode.window.showInputBox({ prompt: `Port(s) of ${kind}/${name}`, placeHolder: '8080 or 8080,9090', validateInput: (v) => (/^\d+(\s*,\s*\d+)*$/.test(v.trim()) ? undefined : 'one or more port numbers'), ignoreFocusOut: true }));
+  // from the tree: the containerPorts are offered to accept (or edit); from YAML they are taken as written
+  if (ports.length === 0 || fromTree) {
+    const text = need(
+      await vscode.window.showInputBox({
+        prompt: ports.length ? `Port(s) of ${kind}/${name} to expose (its containerPorts; Enter to accept)` : `Port(s) of ${kind}/${name}`,
+        value: ports.join(','),
+        placeHolder: '8080 or 8080,9090',
+        validateInput: (v) => (/^\d+(\s*,\s*\d+)*$/.test(v.trim()) ? undefined : 'one or more port numbers'),
+        ignoreFocusOut: true,
+      }),
+    );
     ports = text.split(',').map((p) => Number(p.trim()));
   }
   const exists = await adapter.workloadExists(t, kind, name);
@@ -186,6 +195,13 @@ async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: NodeDesc
   const msg = await withProgress(`Exposing ${kind}/${name} in ${where(t)}`, async () => adapter.expose(t, { kind, name: name!, ports }));
   await ext.refresh(t.context);
   void vscode.window.showInformationMessage(msg || `${kind}/${name} exposed on port(s) ${ports.join(', ')} from ${where(t)}`);
+}
+
+/** The workload a tree node stands for (a Deployment/StatefulSet under a site's Workloads folder). */
+export function workloadOf(node: NodeDesc | undefined): Workload | undefined {
+  const r = node?.ref;
+  if (!r?.kind || !r.name || !r.context || !r.namespace) return undefined;
+  return { kind: r.kind, name: r.name, namespace: r.namespace, ports: [...(r.ports ?? [])] };
 }
 
 async function expose(ext: Ext, node?: NodeDesc | vscode.Uri): Promise<void> {
@@ -196,6 +212,9 @@ async function expose(ext: Ext, node?: NodeDesc | vscode.Uri): Promise<void> {
     if (w) return exposeWorkload(ext, w);
     return exposeWorkload(ext, undefined);
   }
+  // a workload node in the tree carries its context, namespace, kind, name and ports
+  const wl = workloadOf(node);
+  if (wl) return exposeWorkload(ext, wl, node, true);
   return exposeWorkload(ext, undefined, node);
 }
 
@@ -208,9 +227,11 @@ async function unexpose(ext: Ext, node?: NodeDesc): Promise<void> {
     if (services.length === 0) throw new UserError(`nothing is exposed from ${where(t)}`);
     address = need(await vscode.window.showQuickPick(services.map((s) => ({ label: s.address, description: s.targets.join(', ') })), { placeHolder: 'Service to stop exposing' })).label;
   }
-  await adapter.unexpose(t, { address });
+  // from a workload node: its kind and name say which target to remove
+  const wl = workloadOf(node);
+  await adapter.unexpose(t, wl ? { kind: wl.kind, name: wl.name, address } : { address });
   await ext.refresh(t.context);
-  void vscode.window.showInformationMessage(`${address} is no longer exposed from ${where(t)}`);
+  void vscode.window.showInformationMessage(wl ? `${wl.kind}/${wl.name} is no longer exposed as ${address} from ${where(t)}` : `${address} is no longer exposed from ${where(t)}`);
 }
 
 async function revokeAccess(ext: Ext, node?: NodeDesc): Promise<void> {

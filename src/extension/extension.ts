@@ -12,6 +12,7 @@ import type { NodeDesc } from '../views/model/nodes';
 import { NetworkStatusBar } from '../views/statusBar';
 import { TOPOLOGY_VIEW_TYPE, TopologyPanel } from '../views/topology';
 import { NodeTreeProvider } from '../views/tree';
+import { workloadNodes } from '../views/model/workloads';
 import { registerCommands, type Ext } from './commands';
 import { initLog, log } from './log';
 import { workloadAtCursor } from './yaml';
@@ -40,7 +41,7 @@ class Extension implements Ext, vscode.Disposable {
       namespaceFor: (c) => namespaces()[c],
       log: (l) => log.info(l),
     });
-    this.clusters = new NodeTreeProvider(() => clusterRoots(this.reader.current, this.net));
+    this.clusters = new NodeTreeProvider(() => clusterRoots(this.reader.current, this.net), (n) => this.loadLazy(n));
     this.links = new NodeTreeProvider(() => linkRoots(this.net));
     this.services = new NodeTreeProvider(() => serviceRoots(this.net));
     this.clustersView = vscode.window.createTreeView('skupper.clusters', { treeDataProvider: this.clusters, showCollapseAll: true, canSelectMany: true });
@@ -114,6 +115,21 @@ class Extension implements Ext, vscode.Disposable {
     this.topology.update();
   }
 
+  /** Children of a lazy node: a site's Workloads folder reads its namespace's Deployments/StatefulSets. */
+  private async loadLazy(n: NodeDesc): Promise<NodeDesc[]> {
+    const { context, namespace } = n.ref;
+    if (n.lazy !== 'workloads' || !context || !namespace) return [];
+    const site = () => this.reader.current.contexts.find((c) => c.name === context)?.namespaces.find((x) => x.name === namespace)?.site;
+    try {
+      const workloads = await this.reader.readWorkloads(context, namespace);
+      return workloadNodes(n, site(), { workloads });
+    } catch (e) {
+      const error = (e as Error).message ?? String(e);
+      log.warn(`workloads in ${context}/${namespace}: ${error}`);
+      return workloadNodes(n, site(), { error });
+    }
+  }
+
   showTopology(): void {
     this.topology.show();
     void this.ensureStarted();
@@ -127,7 +143,7 @@ class Extension implements Ext, vscode.Disposable {
 
   async reveal(ref: NodeDesc['ref']): Promise<void> {
     await this.ensureStarted();
-    const roots = this.clusters.getChildren();
+    const roots = this.clusters.rootNodes();
     const chain = findNode(roots, (n) =>
       ref.link ? n.ref.siteId === ref.siteId && n.ref.link === ref.link : ref.address ? n.ref.siteId === ref.siteId && n.ref.address === ref.address : n.ref.siteId === ref.siteId && /^site\./.test(n.contextValue),
     );

@@ -14,8 +14,14 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
   private roots: NodeDesc[] = [];
   private parents = new Map<string, NodeDesc | undefined>();
   private byId = new Map<string, NodeDesc>();
-  /** shown when there are no roots (the welcome view takes over if empty) */
-  constructor(private readonly build: () => NodeDesc[]) {}
+  /**
+   * `build` gives the whole tree, except nodes marked `lazy`: their children come from `loadLazy`,
+   * called each time VS Code asks for them (when expanded, and again on each refresh while expanded).
+   */
+  constructor(
+    private readonly build: () => NodeDesc[],
+    private readonly loadLazy?: (n: NodeDesc) => Promise<NodeDesc[]>,
+  ) {}
 
   refresh(): void {
     this.roots = this.build();
@@ -30,6 +36,11 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
     };
     walk(this.roots);
     this.changed.fire(undefined);
+  }
+
+  /** The built roots (lazy children not included). */
+  rootNodes(): NodeDesc[] {
+    return this.roots;
   }
 
   get(id: string): NodeDesc | undefined {
@@ -51,10 +62,21 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
     return item;
   }
 
-  getChildren(n?: NodeDesc): NodeDesc[] {
+  getChildren(n?: NodeDesc): NodeDesc[] | Promise<NodeDesc[]> {
     if (!n) return this.roots;
     // look up the current version: the element may be from an older build
-    return (this.byId.get(n.id) ?? n).children ?? [];
+    const current = this.byId.get(n.id) ?? n;
+    if (current.lazy && this.loadLazy) return this.loadLazy(current).then((children) => this.adopt(current, children));
+    return current.children ?? [];
+  }
+
+  /** Lazily read children join the id maps (for getParent/reveal) until the next refresh. */
+  private adopt(parent: NodeDesc, children: NodeDesc[]): NodeDesc[] {
+    for (const c of children) {
+      this.parents.set(c.id, parent);
+      this.byId.set(c.id, c);
+    }
+    return children;
   }
 
   getParent(n: NodeDesc): NodeDesc | undefined {

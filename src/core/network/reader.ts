@@ -4,8 +4,9 @@
 import { EventEmitter } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import { buildSite, LINK_LABEL, SERVICES_CONFIGMAP, SITE_CONFIGMAP, STATUS_CONFIGMAP, type KubeObject, mergeNetwork } from './model';
-import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord } from './types';
+import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, WorkloadRecord } from './types';
 import { readLocalSites } from './local';
+import { listWorkloads } from './workloads';
 
 export interface ReaderOptions {
   /** per-context read timeout */
@@ -283,6 +284,21 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
 
   clientFor(context: string): k8s.KubeConfig {
     return configFor(this.base, context);
+  }
+
+  /**
+   * The Deployments and StatefulSets of a namespace, through the context's own client and with the
+   * per-context timeout. Rejects with one line a person can act on.
+   */
+  async readWorkloads(context: string, namespace: string): Promise<WorkloadRecord[]> {
+    if (this.model.contexts.length === 0 && !this.model.kubeconfigError) this.loadContexts();
+    const rec = this.model.contexts.find((c) => c.name === context);
+    if (!rec) throw new Error(`no context ${context} in the kubeconfig`);
+    try {
+      return await withTimeout(listWorkloads(this.clientFor(context), namespace), this.opts.timeoutMs ?? 5000, 'the API server');
+    } catch (e) {
+      throw new Error(describeKubeError(e, rec.server));
+    }
   }
 
   private replace(rec: ContextRecord): void {

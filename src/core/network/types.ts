@@ -86,6 +86,17 @@ export interface SiteRecord {
   statusUpdated?: string;
 }
 
+/** A Deployment or StatefulSet in a site's namespace (read when the tree's Workloads folder opens). */
+export interface WorkloadRecord {
+  kind: 'deployment' | 'statefulset';
+  name: string;
+  namespace: string;
+  /** the containers' containerPorts, sorted, no duplicates */
+  ports: number[];
+  replicas?: number;
+  readyReplicas?: number;
+}
+
 export interface NamespaceRecord {
   name: string;
   site?: SiteRecord;

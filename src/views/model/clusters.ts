@@ -1,6 +1,8 @@
-// Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services.
+// Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services,
+// workloads (lazy: see ./workloads.ts).
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord } from '../../core/network/types';
 import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc } from './nodes';
+import { workloadsFolderNode } from './workloads';
 
 export function clusterRoots(model: ClusterModel, network?: NetworkStatus): NodeDesc[] {
   if (model.kubeconfigError && model.contexts.length === 0 && model.local.length === 0) return [];
@@ -155,7 +157,8 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     icon: { id: site.platform === 'local' ? 'device-desktop' : 'circuit-board', color: site.ready === false ? 'list.warningForeground' : undefined },
     collapsible: 'expanded',
     ref,
-    children: [linksNode, servicesNode],
+    // Kubernetes sites: the namespace's Deployments/StatefulSets, read when the folder is opened
+    children: site.platform === 'kubernetes' ? [linksNode, servicesNode, workloadsFolderNode(site, id)] : [linksNode, servicesNode],
   };
 }
 

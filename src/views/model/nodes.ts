@@ -11,6 +11,11 @@ export const enum Ctx {
   SiteLocal = 'site.local',
   LinksFolder = 'folder.links',
   ServicesFolder = 'folder.services',
+  WorkloadsFolder = 'folder.workloads',
+  Deployment = 'workload.deployment',
+  DeploymentExposed = 'workload.deployment.exposed',
+  StatefulSet = 'workload.statefulset',
+  StatefulSetExposed = 'workload.statefulset.exposed',
   LinkUp = 'link.up',
   LinkDown = 'link.down',
   LinkConnecting = 'link.connecting',
@@ -32,6 +37,10 @@ export interface NodeRef {
   link?: string;
   address?: string;
   platform?: 'kubernetes' | 'local';
+  /** a workload node: what Expose needs without asking */
+  kind?: 'deployment' | 'statefulset';
+  name?: string;
+  ports?: number[];
 }
 
 export interface NodeIcon {
@@ -52,6 +61,8 @@ export interface NodeDesc {
   collapsible: 'none' | 'collapsed' | 'expanded';
   children?: NodeDesc[];
   ref: NodeRef;
+  /** children are read when the node is expanded (by the tree provider's loader), not built here */
+  lazy?: 'workloads';
   /** a command run on click (e.g. reveal) */
   command?: { command: string; title: string; arguments?: unknown[] };
 }

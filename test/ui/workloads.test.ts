@@ -1,0 +1,191 @@
+// The Clusters tree's Workloads folder on the real control plane: a site in a fresh namespace with the
+// tcp-go-echo Deployment; expand the site's Workloads (read when opened), see the Deployment with its
+// containerPort, right-click it → Expose, accept the inferred port, see the toast and the service
+// under the site's Services; then Unexpose from the same node. Screenshots: test-output/ui/workloads-*.png.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Locator } from 'playwright-core';
+import { parse, stringify } from 'yaml';
+import { KubeClient } from '../../src/core/kube/client';
+import { initSite } from '../../src/core/site/kube';
+import { ensureControlPlane } from '../cluster/controlplane';
+import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
+import { Kube } from '../cluster/kube';
+import { S, clearToasts, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench } from './harness';
+
+const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
+const CONTEXT = 'public';
+
+const echoDeployment = (ns: string) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'tcp-go-echo', namespace: ns, labels: { application: 'tcp-go-echo' } },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { application: 'tcp-go-echo' } },
+    template: {
+      metadata: { labels: { application: 'tcp-go-echo' } },
+      spec: { containers: [{ name: 'tcp-go-echo', image: 'quay.io/skupper/tcp-go-echo', ports: [{ containerPort: 9090 }] }] },
+    },
+  },
+});
+
+describe('Workloads in the Clusters tree: expose a Deployment from its node', { skip, timeout: 300_000 }, () => {
+  let server: Server;
+  let wb: Workbench;
+  let kube: Kube;
+  let ns: string;
+  let shots = 0;
+  const shot = (name: string) => wb.shot(`workloads-${String(++shots).padStart(2, '0')}-${name}`);
+  let failed = false;
+  const step = (name: string, fn: () => Promise<void>) =>
+    it(name, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        await wb?.shot(`workloads-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
+        throw e;
+      }
+    });
+
+  before(async () => {
+    const cp = await ensureControlPlane({ clusters: [CONTEXT] });
+    // sorts first among the context's namespaces, so other tests' sites coming and going do not move our rows
+    ns = uniqueName('0ui-wl');
+    kube = new Kube(cp.kubeconfigPath, CONTEXT);
+    await createNamespace(kube, ns);
+    // a site, made with the core as `van init` would
+    const client = KubeClient.forContext({ kubeconfig: cp.kubeconfigPath, context: CONTEXT, namespace: ns, timeoutMs: 20_000 });
+    await initSite(client, { namespace: ns, siteName: ns, ingress: 'none', noWait: true });
+    // "kubectl apply" of the echo backend
+    const r = await kube.post(`/apis/apps/v1/namespaces/${ns}/deployments`, echoDeployment(ns));
+    assert.equal(r.status, 201, r.text);
+    // the person's kubeconfig: one context, using the test namespace
+    const kc = parse(readFileSync(cp.kubeconfigPath, 'utf8'));
+    kc.contexts = kc.contexts.filter((c: any) => c.name === CONTEXT);
+    kc.contexts[0].context.namespace = ns;
+    kc['current-context'] = CONTEXT;
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'van-ui-workloads-')), 'kubeconfig');
+    writeFileSync(kubeconfig, stringify(kc));
+    server = await startCodeServer({ kubeconfig });
+    wb = await openWorkbench(server, { height: 1200 });
+  });
+
+  after(async () => {
+    await wb?.close();
+    await server?.stop();
+    if (kube && ns) await deleteNamespace(kube, ns).catch(() => undefined);
+  });
+
+  // levels: context 1, namespace 2, site 3, folders 4, their children 5. The shared control plane may
+  // hold other tests' sites in the same context: look only at the rows under our site.
+  const rowUnderSite = async (level: number, label: string, description?: RegExp) => {
+    const rows = await viewRow(wb.page, 'Clusters', /.*/).evaluateAll((els) =>
+      els.map((e) => ({
+        index: Number(e.getAttribute('data-index')),
+        level: Number(e.getAttribute('aria-level')),
+        expanded: e.getAttribute('aria-expanded'),
+        label: e.querySelector('.label-name')?.textContent?.trim() ?? '',
+        description: e.querySelector('.label-description')?.textContent?.trim() ?? '',
+      })),
+    );
+    rows.sort((a, b) => a.index - b.index);
+    const start = rows.findIndex((r) => r.level === 3 && r.label === ns);
+    const found = start < 0 ? undefined : rows.slice(start + 1).find((r, i, rest) => !rest.slice(0, i + 1).some((x) => x.level <= 3) && r.level === level && r.label === label && (!description || description.test(r.description)));
+    if (!found) {
+      // the list is virtualised and other tests' sites may share the context: scroll on and look again
+      await wb.page.locator('.part.sidebar .pane').filter({ has: wb.page.locator('.pane-header', { hasText: /^\s*Clusters/i }) }).locator('.monaco-list').first().hover();
+      await wb.page.mouse.wheel(0, start < 0 ? 300 : 150);
+      return undefined;
+    }
+    const row = viewRow(wb.page, 'Clusters', label, level).and(wb.page.locator(`[data-index="${found.index}"]`));
+    if (!(await row.scrollIntoViewIfNeeded({ timeout: 2000 }).then(() => true, () => false))) return undefined;
+    return { row, description: found.description, expanded: found.expanded };
+  };
+  const find = (what: string, level: number, label: string, description?: RegExp, timeout = 30_000) => eventually(what, timeout, () => rowUnderSite(level, label, description));
+  // rows move as the tree re-renders (other sites come and go): find and act together, again on a miss
+  const onRow = (what: string, level: number, label: string, description: RegExp | undefined, action: (row: Locator) => Promise<unknown>) =>
+    eventually(what, 30_000, async () => {
+      const r = await rowUnderSite(level, label, description);
+      if (!r) return undefined;
+      try {
+        await action(r.row);
+        return r;
+      } catch {
+        return undefined;
+      }
+    });
+  const workloadRow = (description = /^port /) => find('tcp-go-echo under Workloads', 5, 'tcp-go-echo', description);
+
+  // right-click a row → item; the menu ignores a click that comes right after it opened, so let it settle
+  const contextMenu = async (what: string, description: RegExp, item: string) => {
+    const { page } = wb;
+    await onRow(what, 5, 'tcp-go-echo', description, async (row) => {
+      await row.click({ button: 'right', timeout: 3000 });
+      await page.locator(S.contextMenu).waitFor({ timeout: 3000 });
+      // a re-render can move the row under the pointer: make sure the menu is the workload's
+      if ((await page.getByRole('menuitem', { name: item, exact: true }).count()) === 0) {
+        await page.keyboard.press('Escape');
+        throw new Error(`no ${item} in the menu`);
+      }
+    });
+    await page.waitForTimeout(400);
+    await page.getByRole('menuitem', { name: item, exact: true }).first().click();
+    await page.locator(S.contextMenu).waitFor({ state: 'hidden', timeout: 5000 });
+  };
+
+  step('1. the site has a Workloads folder; expanding it lists tcp-go-echo with its port', async () => {
+    const { page } = wb;
+    await openSkupper(page);
+    // room for the Clusters tree: other tests may have sites in the same context
+    await setPaneExpanded(page, 'Links', false);
+    await setPaneExpanded(page, 'Services', false);
+    await viewRow(page, 'Clusters', ns, 3).waitFor({ timeout: 60_000 });
+    await onRow('our site\'s Workloads folder, opened', 4, 'Workloads', undefined, async (row) => {
+      assert.equal(await row.getAttribute('aria-expanded', { timeout: 3000 }), 'false', 'read only when opened');
+      await row.click({ timeout: 3000 });
+    });
+    const row = await workloadRow();
+    assert.equal(row.description, 'port 9090');
+    await shot('folder-expanded');
+  });
+
+  step('2. right-click tcp-go-echo → Expose, accept the inferred port: toast, and the service under the site', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    await contextMenu('tcp-go-echo under Workloads', /^port /, 'Expose');
+    // no context, namespace, kind or name to pick: only the port, filled in from the containerPort
+    const box = page.locator(S.quickInputBox);
+    await box.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await box.inputValue(), '9090');
+    await shot('inferred-port');
+    await page.keyboard.press('Enter');
+    const msg = await waitToast(page, /exposed/, 60_000);
+    assert.match(msg, new RegExp(`deployment/tcp-go-echo exposed as tcp-go-echo \\(port 9090\\) from ${CONTEXT}/${ns}`));
+    // the site's Services folder lists it (open the folder if VS Code kept it closed)
+    await onRow('our site\'s Services folder, open', 4, 'Services', /exposed here/, async (row) => {
+      if ((await row.getAttribute('aria-expanded', { timeout: 3000 })) === 'false') await row.click({ timeout: 3000 });
+    });
+    const svc = await find('tcp-go-echo under Services', 5, 'tcp-go-echo', /exposed here/);
+    assert.match(svc.description, /tcp 9090 · exposed here \(tcp-go-echo\)/);
+    // the workload node says so too (its folder is read again on refresh)
+    await workloadRow(/exposed as tcp-go-echo/);
+    await shot('exposed');
+  });
+
+  step('3. Unexpose from the exposed workload node', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    await contextMenu('exposed tcp-go-echo under Workloads', /exposed as/, 'Unexpose');
+    const msg = await waitToast(page, /no longer exposed/, 60_000);
+    assert.match(msg, /deployment\/tcp-go-echo is no longer exposed as tcp-go-echo/);
+    await eventually('service gone from the site', 30_000, async () => !(await rowUnderSite(5, 'tcp-go-echo', /exposed here/)));
+    await workloadRow(/^port 9090$/);
+    await shot('unexposed');
+  });
+});
