@@ -41,7 +41,7 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     seed.writeKubeconfig(kubeconfig, contexts, 'public');
     writeFileSync(join(dir, 'README'), 'kubeconfig for the UI test');
     server = await startCodeServer({ kubeconfig });
-    wb = await openWorkbench(server, { height: 1500 });
+    wb = await openWorkbench(server, { height: 1700 });
   });
 
   after(async () => {
@@ -73,7 +73,10 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
       })()`,
       undefined,
       { timeout: 30_000, polling: 50 },
-    );
+    ).catch(async (e) => {
+      await wb.shot('FAILED-02-clusters-20-contexts');
+      throw e;
+    });
     figures.render20ContextsMs = Date.now() - t0;
     await wb.shot('02-clusters-20-contexts');
     for (const name of ['public', 'private', 'cluster-03', 'cluster-15', 'dead-1', 'dead-5']) {
