@@ -453,15 +453,24 @@ let lockDepth = 0;
 let aborted = false;
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   if (lockDepth > 0) return fn(); // re-entrant: this process holds it (Ctrl-C while starting)
-  mkdirSync(stateDir, { recursive: true });
   const lock = join(stateDir, '.lock');
   const deadline = Date.now() + 600_000;
   for (;;) {
     try {
+      // Again each time: a reaper stopping the previous run's control plane removes the whole folder.
+      mkdirSync(stateDir, { recursive: true });
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
       break;
     } catch {
-      const holder = Number(readFileSync(lock, 'utf8') || 0);
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(lock, 'utf8') || 0);
+      } catch {
+        // The lock (or its folder) went away between our two calls: try again shortly.
+        if (Date.now() > deadline) throw new Error(`cannot take ${lock}`);
+        await sleep(50);
+        continue;
+      }
       if (!isAlive(holder)) {
         try {
           unlinkSync(lock);
