@@ -223,3 +223,17 @@ export function humanSpan(ms: number): string {
   if (hours < 48) return `${hours} hours`;
   return `${Math.round(hours / 24)} days`;
 }
+
+/** Node's verification codes that mean "not signed by a CA we trust" (another network, or revoked). */
+const UNKNOWN_CA_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+export function isUnknownCaError(code: string): boolean {
+  return UNKNOWN_CA_CODES.has(code);
+}

@@ -3,6 +3,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { isUnknownCaError } from '../pki';
 import type { TlsFiles } from './config.js';
 
 export interface LoadedTls {
@@ -48,15 +49,6 @@ export function loadTls(files: TlsFiles): LoadedTls {
   return loaded;
 }
 
-const UNKNOWN_CA = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
 function certNames(cert: { subjectaltname?: string; subject?: { CN?: string | string[] } } | undefined): string {
   if (!cert) return 'no names';
   const alt = cert.subjectaltname
@@ -78,7 +70,7 @@ export function describeConnectError(err: unknown, host: string, port: number, s
   const code = e?.code ?? '';
   const msg = e?.message ?? String(err);
   const where = `${host}:${port}`;
-  if (UNKNOWN_CA.has(code)) {
+  if (isUnknownCaError(code)) {
     return `the remote site's certificate is not signed by the CA in the token: the token is from another network or access was revoked (${where}, ${code})`;
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
@@ -121,7 +113,7 @@ export function describeAcceptError(err: unknown): string {
   const code = e?.code ?? '';
   const msg = e?.message ?? String(err);
   if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|certificate required|UNABLE_TO_GET_ISSUER_CERT$/i.test(code + msg) && !/LOCALLY/.test(code)) return 'a peer connected without a client certificate';
-  if (UNKNOWN_CA.has(code) || /unknown ca|certificate verify failed|self.signed|unable to get/i.test(msg)) {
+  if (isUnknownCaError(code) || /unknown ca|certificate verify failed|self.signed|unable to get/i.test(msg)) {
     return `a peer presented a client certificate not signed by this site's CA (${code || msg}): a token from another network, or access was revoked`;
   }
   if (code === 'ECONNRESET' || /socket hang up/.test(msg)) {

@@ -5,7 +5,7 @@ import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { UserError } from '../errors';
-import { checkHostName } from '../pki';
+import { checkHostName, isUnknownCaError } from '../pki';
 import type { ClaimAnswer } from './claimsServer';
 import { tokenFromSecret } from './token';
 import type { CertToken, ClaimToken } from './types';
@@ -29,21 +29,12 @@ function pemOf(cert: PeerCertificate | undefined): string | undefined {
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
-const UNKNOWN_CA = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_SIGNATURE_FAILURE',
-]);
-
 /** One sentence for a failed HTTPS/TLS connection to `host:port`; `peerPem` is the server's certificate if seen. */
 export function describeTlsFailure(err: unknown, host: string, port: number, peerPem?: string, what = 'the claims endpoint'): string {
   const e = err as NodeJS.ErrnoException;
   const code = e?.code ?? '';
   const where = `${host}:${port}`;
-  if (UNKNOWN_CA.has(code)) {
+  if (isUnknownCaError(code)) {
     let subject = '';
     if (peerPem) {
       try {
@@ -104,7 +95,7 @@ export async function redeemClaimToken(token: ClaimToken, options: RedeemOptions
       settled = true;
       const code = (e as NodeJS.ErrnoException)?.code ?? '';
       // the chain did not verify: look at the certificate once more, without sending anything, to name its issuer
-      const peer = UNKNOWN_CA.has(code) || code === 'CERT_HAS_EXPIRED' ? fetchPeerCertificate(host, port) : Promise.resolve(peerPem);
+      const peer = isUnknownCaError(code) || code === 'CERT_HAS_EXPIRED' ? fetchPeerCertificate(host, port) : Promise.resolve(peerPem);
       void peer.then((pem) => reject(new ClaimRefused(`cannot redeem the claim: ${describeTlsFailure(e, host, port, pem ?? peerPem)}`, 'connect')));
     };
     const req = https.request(
