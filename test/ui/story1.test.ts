@@ -73,8 +73,8 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
 
   before(async () => {
     const cp = await ensureControlPlane({ clusters: ['public', 'private'] });
-    pubNs = uniqueName('ui-pub');
-    privNs = uniqueName('ui-priv');
+    pubNs = uniqueName('0ui-pub');
+    privNs = uniqueName('0ui-priv');
     kubePub = new Kube(cp.kubeconfigPath, 'public');
     kubePriv = new Kube(cp.kubeconfigPath, 'private');
     await createNamespace(kubePub, pubNs);
