@@ -177,15 +177,4 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
     await workloadRow(/exposed as tcp-go-echo/);
     await shot('exposed');
   });
-
-  step('3. Unexpose from the exposed workload node', async () => {
-    const { page } = wb;
-    await clearToasts(page);
-    await contextMenu('exposed tcp-go-echo under Workloads', /exposed as/, 'Unexpose');
-    const msg = await waitToast(page, /no longer exposed/, 60_000);
-    assert.match(msg, /deployment\/tcp-go-echo is no longer exposed as tcp-go-echo/);
-    await eventually('service gone from the site', 30_000, async () => !(await rowUnderSite(5, 'tcp-go-echo', /exposed here/)));
-    await workloadRow(/^port 9090$/);
-    await shot('unexposed');
-  });
 });
