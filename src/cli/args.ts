@@ -74,6 +74,16 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number {
   return raw;
 }
 
+/** `host/HOST` or `host HOST` (a laptop site's target), else undefined. */
+export function parseHostTarget(positionals: string[]): { host: string; rest: string[] } | undefined {
+  const [first, second, ...others] = positionals;
+  if (!first) return undefined;
+  if (first.toLowerCase().startsWith('host/')) return { host: first.slice(5), rest: second === undefined ? others : [second, ...others] };
+  if (first.toLowerCase() !== 'host') return undefined;
+  if (!second) throw new UsageError('name the host: host/127.0.0.1 or host 127.0.0.1');
+  return { host: second, rest: others };
+}
+
 /** Accepts `deployment/NAME`, `deployment NAME` and the short kinds the Skupper CLI takes. */
 export function parseWorkload(positionals: string[]): { kind: 'deployment' | 'statefulset' | 'service'; name: string; rest: string[] } {
   const [first, second, ...others] = positionals;
@@ -95,6 +105,6 @@ function normaliseKind(word: string): 'deployment' | 'statefulset' | 'service' {
     case 'service': case 'services': case 'svc':
       return 'service';
     default:
-      throw new UsageError(`cannot expose "${word}": expected deployment, statefulset or service`);
+      throw new UsageError(`cannot expose "${word}": expected deployment, statefulset or service (or host, on a laptop site)`);
   }
 }

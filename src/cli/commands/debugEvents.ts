@@ -4,15 +4,25 @@ import { type CliCommand, report } from '../command';
 import { type SiteEvent, mergeEvents, parseEvents } from '../../core/agent/events';
 import { serviceApiFor } from '../../core/service/api';
 import { NETWORK_STATUS_CONFIGMAP, SITE_CONFIGMAP, isNotFound, readServicesConfigMap } from '../../core/service/expose';
+import { UserError } from '../../core/errors';
+import { readLocalPublished, readLocalSite } from '../../core/site/local';
+import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
 
 export const debugEventsCommand: CliCommand = {
   path: ['debug', 'events'],
-  usage: 'debug events',
+  usage: 'debug events [--platform kubernetes|local] [--site-name N]',
   summary: 'recent events of the site',
   available: true,
-  flags: {},
-  async run(_args, globals, io) {
+  flags: { ...platformFlags },
+  async run(args, globals, io) {
+    const target = siteTarget(args, globals);
+    if (target.platform === 'local') {
+      if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}`);
+      const events = parseEvents(JSON.stringify(readLocalPublished(target.dir)?.events ?? []));
+      report(io, globals, events, () => (events.length === 0 ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})` : table(['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message]))));
+      return;
+    }
     const api = serviceApiFor(globals);
     await readServicesConfigMap(api); // "no site here"
     let log: SiteEvent[] = [];

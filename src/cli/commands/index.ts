@@ -13,6 +13,7 @@ import { revokeAccessCommand } from './revokeAccess';
 import { tokenCreateCommand } from './tokenCreate';
 import { tokenInspectCommand } from './tokenInspect';
 import { exposeCommand } from './expose';
+import { forwardCommand, unforwardCommand } from './forward';
 import { networkStatusCommand } from './networkStatus';
 import { serviceStatusCommand } from './serviceStatus';
 import { unexposeCommand } from './unexpose';
@@ -30,6 +31,8 @@ export const commands: CliCommand[] = [
   linkStatusCommand,
   exposeCommand,
   unexposeCommand,
+  forwardCommand,
+  unforwardCommand,
   serviceStatusCommand,
   networkStatusCommand,
   revokeAccessCommand,

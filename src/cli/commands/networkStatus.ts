@@ -3,6 +3,8 @@ import { type CliCommand, report } from '../command';
 import { UserError } from '../../core/errors';
 import { serviceApiFor } from '../../core/service/api';
 import { readNetworkJson, readServicesConfigMap } from '../../core/service/expose';
+import { readLocalPublished, readLocalSite } from '../../core/site/local';
+import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
 
 interface Site { id: string; name: string; namespace?: string; platform?: string; routers?: { id: string }[]; lastSeen?: string }
@@ -11,15 +13,23 @@ interface Service { address: string; protocol: string; ports: number[]; exposedI
 
 export const networkStatusCommand: CliCommand = {
   path: ['network', 'status'],
-  usage: 'network status',
+  usage: 'network status [--platform kubernetes|local] [--site-name N]',
   summary: 'the whole network: sites, links, services',
   available: true,
-  flags: {},
-  async run(_args, globals, io) {
-    const api = serviceApiFor(globals);
-    await readServicesConfigMap(api); // "no site here"
-    const network = await readNetworkJson(api);
-    if (!network) throw new UserError(`the site in namespace ${api.namespace} has not published its network status yet: is its router running? (van status)`);
+  flags: { ...platformFlags },
+  async run(args, globals, io) {
+    const target = siteTarget(args, globals);
+    let network: Awaited<ReturnType<typeof readNetworkJson>>;
+    if (target.platform === 'local') {
+      if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}`);
+      network = readLocalPublished(target.dir)?.network as typeof network;
+      if (!network) throw new UserError(`local site ${target.name} has not published its network status yet: is its router running? (van site start --site-name ${target.name})`);
+    } else {
+      const api = serviceApiFor(globals);
+      await readServicesConfigMap(api); // "no site here"
+      network = await readNetworkJson(api);
+      if (!network) throw new UserError(`the site in namespace ${api.namespace} has not published its network status yet: is its router running? (van status)`);
+    }
     const sites = (network.sites ?? []) as Site[];
     const links = (network.links ?? []) as Link[];
     const services = (network.services ?? []) as Service[];

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readLocalSite } from '../site/local';
+import { type LocalSiteRecord, readLocalSite } from '../site/local';
+import type { AgentOptions } from './agent';
 import { type LinkSpec, linkFromSecret } from './routerConfig';
 import type { SiteStore, StoredSite } from './store';
 
@@ -48,4 +49,17 @@ export class LocalSiteStore implements SiteStore {
       watchers.forEach((w) => w.close());
     };
   }
+}
+
+/** The agent's facts about a local site that its store does not hold: router id, hosts, ports, TLS files. */
+export function localAgentSite(dir: string, site: LocalSiteRecord): AgentOptions['site'] {
+  return {
+    routerId: `${site.name}-${site.id.slice(0, 8)}`,
+    listenHost: site.host,
+    localHost: '127.0.0.1',
+    serverTls: { ca: join(dir, 'server', 'ca.crt'), cert: join(dir, 'server', 'tls.crt'), key: join(dir, 'server', 'tls.key') },
+    interRouterPort: site.ports.interRouter,
+    edgePort: site.ports.edge,
+    localAmqpPort: site.ports.amqp,
+  };
 }

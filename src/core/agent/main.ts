@@ -13,7 +13,7 @@ import { CERTS_DIR, HEALTH_PORT } from '../site/names';
 import { type AgentModule, type AgentOptions, SiteAgent } from './agent';
 import { KubeSiteStore } from './kubeStore';
 import { sharesHostLoopback } from './hosts';
-import { LocalSiteStore } from './localStore';
+import { LocalSiteStore, localAgentSite } from './localStore';
 import { linkAgentModules } from '../link/agentModules';
 import { serviceModules, siteEventRecorder } from './servicesAgent';
 
@@ -34,15 +34,7 @@ export function agentOptions(env: NodeJS.ProcessEnv = process.env): AgentOptions
       startRouter,
       namespace: dir,
       health: { host: '127.0.0.1', port: site.ports.health },
-      site: {
-        routerId: `${site.name}-${site.id.slice(0, 8)}`,
-        listenHost: site.host,
-        localHost: '127.0.0.1',
-        serverTls: { ca: join(dir, 'server', 'ca.crt'), cert: join(dir, 'server', 'tls.crt'), key: join(dir, 'server', 'tls.key') },
-        interRouterPort: site.ports.interRouter,
-        edgePort: site.ports.edge,
-        localAmqpPort: site.ports.amqp,
-      },
+      site: localAgentSite(dir, site),
     };
   }
   const podIp = env.POD_IP && isIP(env.POD_IP) ? env.POD_IP : undefined;

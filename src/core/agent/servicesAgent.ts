@@ -8,11 +8,12 @@
 // (a change triggers a reconcile at once; a 10 s poll is the safety net), and the publisher writes
 // network.json and events.json. A local site (no kube client) still learns the network's services
 // and gets listeners for them; its network.json goes into its folder.
-import { writeFileSync } from 'node:fs';
+import { type FSWatcher, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from '../kube/client';
 import { type WatchHandle, watchWithReconnect } from '../kube/watch';
 import { SERVICES_CONFIGMAP } from '../service/definition';
+import { LOCAL_FORWARDS_FILE, LOCAL_SERVICES_FILE, readLocalServices } from '../service/local';
 import { CLAIMS_PORT, HEALTH_PORT } from '../site/names';
 import type { AgentContext, AgentModule, AgentRouter } from './agent';
 import { NETWORK_KEY } from './networkStatus';
@@ -39,6 +40,7 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
   let publisher: NetworkStatusPublisher | undefined;
   let watches: WatchHandle[] = [];
   let localTimer: NodeJS.Timeout | undefined;
+  let folderWatch: FSWatcher | undefined;
 
   const eventsModule: AgentModule = {
     name: 'events',
@@ -69,6 +71,8 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
         reservedPorts: [...ctx.reservedPorts, CLAIMS_PORT, HEALTH_PORT],
         pollIntervalMs: client ? 10_000 : 5_000,
         manageServices: Boolean(client),
+        // A laptop site: its folder (ctx.namespace) holds services.json and forwards.json.
+        ...(client ? {} : { readLocal: async () => readLocalServices(ctx.namespace) }),
       });
       if (client) {
         await services.loadPreviousPorts();
@@ -80,11 +84,14 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
           watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/services`, { onEvent: poke, onConnect: poke }),
         ];
       }
+      if (!client) folderWatch = watchFolder(ctx.namespace, () => services?.trigger());
       await services.start();
     },
     async stop() {
       for (const w of watches) w.stop();
       watches = [];
+      folderWatch?.close();
+      folderWatch = undefined;
       await services?.stop();
     },
   };
@@ -129,4 +136,18 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
 
 function buildSnapshot(s: ServicesModule) {
   return new NetworkStatusPublisher({ kube: undefined as unknown as StatusKube, namespace: '', services: s }).snapshot();
+}
+
+/** Calls `onChange` when a laptop site's services.json or forwards.json changes (the 5 s poll is the safety net). */
+function watchFolder(dir: string, onChange: () => void): FSWatcher | undefined {
+  try {
+    const w = watch(dir, (_event, file) => {
+      const name = String(file ?? '');
+      if (name === LOCAL_SERVICES_FILE || name === LOCAL_FORWARDS_FILE || name === '') onChange();
+    });
+    w.on('error', () => undefined);
+    return w;
+  } catch {
+    return undefined;
+  }
 }

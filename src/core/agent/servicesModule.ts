@@ -15,6 +15,8 @@ import {
   desiredConnectors,
   desiredListeners,
   desiredServices,
+  type ForwardSpec,
+  forwardListeners,
   isOurs,
   mergeDefinitions,
   planServiceChanges,
@@ -93,6 +95,8 @@ export interface ServicesModuleOptions {
   pollIntervalMs?: number;
   /** Skip Kubernetes Services (local sites). */
   manageServices?: boolean;
+  /** A laptop site's own services and forwards (its folder's services.json and forwards.json). */
+  readLocal?: () => Promise<{ definitions: ServiceDefinition[]; forwards: ForwardSpec[]; errors: { file: string; key: string; reason: string }[] }>;
   now?: () => number;
 }
 
@@ -332,17 +336,34 @@ export class ServicesModule extends EventEmitter {
     }
   }
 
+  /**
+   * A site without Kubernetes (a laptop): its own services have host targets (connectors straight to
+   * them), and it listens only where the person forwards a network service (never on every service's port).
+   */
   private async reconcileRemoteOnly(): Promise<void> {
-    const merged = mergeDefinitions([], this.remote.services());
-    this.ports = allocatePorts(merged, this.ports, this.o.reservedPorts ?? []);
-    const tcpListeners = desiredListeners(merged, this.ports, this.o.listenHost ?? '127.0.0.1');
-    const key = JSON.stringify([tcpListeners, []]);
+    const read = this.o.readLocal ? await this.o.readLocal() : { definitions: [], forwards: [], errors: [] };
+    for (const bad of read.errors) {
+      const key = `${bad.file}/${bad.key}`;
+      if (this.badKeys.has(key)) continue;
+      this.badKeys.add(key);
+      this.o.events?.record('Warning', 'ServiceDefinitionInvalid', `${bad.file} ${bad.key === '*' ? '' : `key ${bad.key}`}: ${bad.reason}`);
+    }
+    this.local = read.definitions;
+    const signature = JSON.stringify(this.local);
+    const localChanged = signature !== this.localSignature;
+    this.localSignature = signature;
+    const merged = mergeDefinitions(this.local, this.remote.services());
+    const tcpConnectors = desiredConnectors(this.local, []);
+    const tcpListeners = forwardListeners(read.forwards, merged);
+    const key = JSON.stringify([tcpListeners, tcpConnectors]);
     if (key !== this.applied) {
-      await this.o.applyServices({ tcpListeners, tcpConnectors: [] });
+      await this.o.applyServices({ tcpListeners, tcpConnectors });
       this.applied = key;
     }
     this.reportServiceChanges(merged);
-    this.emit('reconciled', { local: [], merged, tcpListeners, tcpConnectors: [] });
+    if (localChanged) this.announce();
+    this.lastError = '';
+    this.emit('reconciled', { local: this.local, merged, tcpListeners, tcpConnectors });
   }
 
   private reportServiceChanges(merged: ServiceDefinition[]): void {

@@ -37,6 +37,14 @@ export function desiredConnectors(local: ServiceDefinition[], pods: PodInfo[]): 
   const out: TcpEndpoint[] = [];
   for (const def of local) {
     for (const target of def.targets) {
+      // A host target (a laptop site's exposed port): one connector per service port, straight to it.
+      if (target.host) {
+        for (const port of def.ports) {
+          const tp = targetPort(target, port);
+          out.push({ name: `${def.address}:${port}@${target.host}:${tp}`, host: target.host, port: tp, address: routerAddress(def, port) });
+        }
+        continue;
+      }
       if (!target.selector) continue;
       const selector = labelsFromSelector(target.selector);
       const ready = pods.filter((p) => p.ready && !p.terminating && p.ip && matchesSelector(p.labels, selector));
@@ -110,6 +118,30 @@ export function desiredListeners(all: ServiceDefinition[], ports: ReadonlyMap<st
     }
   }
   return out.sort(byName);
+}
+
+/** What a laptop site forwards: network service `address` on host:port here (src/core/service/local.ts). */
+export interface ForwardSpec {
+  address: string;
+  host: string;
+  port: number;
+  servicePort?: number;
+}
+
+/**
+ * A laptop site's listeners: one per forward, on the port the person chose. A forward of a service
+ * that is not in the network yet still listens (a connection then finds no route and is closed), so
+ * the port is held and starts working when the service appears.
+ */
+export function forwardListeners(forwards: ForwardSpec[], all: ServiceDefinition[]): TcpEndpoint[] {
+  return forwards
+    .map((f) => {
+      const def = all.find((d) => d.address === f.address);
+      const port = f.servicePort ?? def?.ports[0];
+      const address = def && port !== undefined ? routerAddress(def, port) : f.address;
+      return { name: `forward/${f.address}`, host: f.host, port: f.port, address };
+    })
+    .sort(byName);
 }
 
 export interface ServicePortSpec {

@@ -18,6 +18,8 @@ export interface ServiceTarget {
   targetPorts?: Record<string, number>;
   /** Set when the target is a Kubernetes Service (`expose service/NAME`). */
   service?: string;
+  /** Set when the target is a host the router reaches directly (a laptop site's `expose host/HOST`). */
+  host?: string;
 }
 
 export interface ServiceDefinition {
@@ -88,6 +90,7 @@ export function definitionFromJson(json: unknown): ServiceDefinition {
       if (typeof t.name === 'string') target.name = t.name;
       if (typeof t.selector === 'string') target.selector = t.selector;
       if (typeof t.service === 'string') target.service = t.service;
+      if (typeof t.host === 'string' && t.host) target.host = t.host;
       if (typeof t.targetPorts === 'object' && t.targetPorts !== null) {
         target.targetPorts = {};
         for (const [k, v] of Object.entries(t.targetPorts as Record<string, unknown>)) target.targetPorts[k] = Number(v);
@@ -115,6 +118,7 @@ export function definitionToJson(def: ServiceDefinition): string {
     if (t.selector !== undefined) out.selector = t.selector;
     if (t.targetPorts !== undefined) out.targetPorts = t.targetPorts;
     if (t.service !== undefined) out.service = t.service;
+    if (t.host !== undefined) out.host = t.host;
     return out;
   });
   return JSON.stringify({ address: def.address, protocol: def.protocol, ports: def.ports, targets });
@@ -187,7 +191,7 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
 }
 
 function sameTarget(a: ServiceTarget, b: ServiceTarget): boolean {
-  return a.name === b.name && (a.service ?? '') === (b.service ?? '') && (a.selector ?? '') === (b.selector ?? '');
+  return a.name === b.name && (a.service ?? '') === (b.service ?? '') && (a.selector ?? '') === (b.selector ?? '') && (a.host ?? '') === (b.host ?? '');
 }
 
 /**

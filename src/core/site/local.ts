@@ -259,3 +259,19 @@ export async function deleteLocalSite(dir: string): Promise<{ existed: boolean; 
   rmSync(dir, { recursive: true, force: true });
   return { existed: true, stopped };
 }
+
+/**
+ * What a local site's agent last published in its folder (network.json: the network as it sees it,
+ * plus its recent events), or undefined before the first publication.
+ */
+export function readLocalPublished(dir: string): { network: Record<string, unknown>; events: unknown[] } | undefined {
+  const file = join(dir, 'network.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const { events, ...network } = json;
+    return { network, events: Array.isArray(events) ? events : [] };
+  } catch {
+    return undefined; // being written: the next read has it
+  }
+}

@@ -96,17 +96,26 @@ describe('services module', () => {
 });
 
 describe('services module on a local site (no Kubernetes)', () => {
-  test('learns the network\'s services and listens for them on its host', async () => {
+  test('learns the network\'s services, listens only for the forwarded ones, at the chosen port', async () => {
     const join = bus();
     const k = fakeKube({ 'tcp-go-echo': definitionToJson(echo) });
     k.state.pods.push(pod('tcp-go-echo-a', '127.0.9.1'));
     let applied: any;
+    let forwards: { address: string; host: string; port: number }[] = [];
     const cluster = new ServicesModule({ kube: k.kube, namespace: 'default', siteId: 'pub', siteName: 'public', router: join('pub'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
-    const laptop = new ServicesModule({ namespace: '/home/me/.van/laptop', siteId: 'lap', siteName: 'laptop', platform: 'local', listenHost: '127.0.0.1', router: join('lap'), applyServices: (s) => void (applied = s), reservedPorts: [9090], announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    const laptop = new ServicesModule({
+      namespace: '/home/me/.van/laptop', siteId: 'lap', siteName: 'laptop', platform: 'local', listenHost: '127.0.0.1', router: join('lap'),
+      applyServices: (s) => void (applied = s), reservedPorts: [9090], announceIntervalMs: 1e6, pollIntervalMs: 1e6,
+      readLocal: async () => ({ definitions: [], forwards, errors: [] }),
+    });
     await laptop.start();
     await cluster.start();
     await laptop.reconcile();
-    assert.deepEqual(applied, { tcpListeners: [{ name: 'tcp-go-echo:9090', host: '127.0.0.1', port: 1024, address: 'tcp-go-echo' }], tcpConnectors: [] });
+    assert.deepEqual(laptop.remote.services().flatMap((s) => s.services.map((d) => d.address)), ['tcp-go-echo'], 'the laptop knows the service');
+    assert.deepEqual(applied, { tcpListeners: [], tcpConnectors: [] }, 'and opens no port for it');
+    forwards = [{ address: 'tcp-go-echo', host: '127.0.0.1', port: 19090 }];
+    await laptop.reconcile();
+    assert.deepEqual(applied, { tcpListeners: [{ name: 'forward/tcp-go-echo', host: '127.0.0.1', port: 19090, address: 'tcp-go-echo' }], tcpConnectors: [] });
     assert.equal(laptop.announcement().site.platform, 'local');
     await cluster.stop();
     await laptop.stop();

@@ -5,6 +5,7 @@ import {
   CONTROLLED_ANNOTATION,
   allocatePorts,
   desiredConnectors,
+  forwardListeners,
   desiredListeners,
   desiredServices,
   diffEndpoints,
@@ -95,5 +96,29 @@ describe('services reconcile', () => {
     ]);
     assert.deepEqual(merged.map((d) => [d.address, d.origin, d.ports]), [['backend', 'a', [8080]], ['db', 'a', [5432, 9187]]]);
     assert.equal(mergeDefinitions([remoteB], [{ siteId: 'a', services: [backend] }])[0].ports[0], 9999);
+  });
+});
+
+describe('laptop sites: host targets and forwards', () => {
+  const multi = { address: 'db', protocol: 'tcp' as const, ports: [5432, 8008], targets: [{ name: '127.0.0.1', host: '127.0.0.1', targetPorts: { '8008': 18008 } }] };
+
+  test('a host target gets one connector per service port, straight to the host', () => {
+    assert.deepEqual(desiredConnectors([multi], []), [
+      { name: 'db:5432@127.0.0.1:5432', host: '127.0.0.1', port: 5432, address: 'db:5432' },
+      { name: 'db:8008@127.0.0.1:18008', host: '127.0.0.1', port: 18008, address: 'db:8008' },
+    ]);
+  });
+
+  test('a forward listens at its own port; for a multi-port service on the chosen (or first) port', () => {
+    const forwards = [
+      { address: 'db', host: '127.0.0.1', port: 15432 },
+      { address: 'web', host: '0.0.0.0', port: 18080 },
+    ];
+    assert.deepEqual(forwardListeners(forwards, [multi]), [
+      { name: 'forward/db', host: '127.0.0.1', port: 15432, address: 'db:5432' },
+      // not in the network yet: listens on the bare address, which works once a one-port service appears
+      { name: 'forward/web', host: '0.0.0.0', port: 18080, address: 'web' },
+    ]);
+    assert.equal(forwardListeners([{ address: 'db', host: '127.0.0.1', port: 1, servicePort: 8008 }], [multi])[0].address, 'db:8008');
   });
 });

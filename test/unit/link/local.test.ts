@@ -6,45 +6,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SiteAgent } from '../../../src/core/agent/agent';
-import { LocalSiteStore } from '../../../src/core/agent/localStore';
+import type { SiteAgent } from '../../../src/core/agent/agent';
 import { claimsModule, linkStatusModule } from '../../../src/core/link/agentModules';
 import { buildLinkStatus, createLink, deleteLink, waitForLink } from '../../../src/core/link/link';
-import { LocalLinkSite } from '../../../src/core/link/localSite';
 import { Router } from '../../../src/core/router/router';
-import { initLocalSite, type LocalSiteRecord } from '../../../src/core/site/local';
 import { createToken } from '../../../src/core/token/issue';
 import { tokenYaml } from '../../../src/core/token/token';
+import { type InProcessSite, startInProcessSite } from '../fixtures/localAgent';
 
 const home = mkdtempSync(join(tmpdir(), 'van-local-links-'));
 const env = { ...process.env, VAN_LOCAL_HOME: home };
 const agents: SiteAgent<Router>[] = [];
-const quiet = () => undefined;
 
-async function startSite(name: string, ingress: 'loadbalancer' | 'none', host: string): Promise<{ dir: string; site: LocalSiteRecord; link: LocalLinkSite }> {
-  const { dir, site } = await initLocalSite({ siteName: name, ingress, host, env });
-  const agent = new SiteAgent<Router>({
-    store: new LocalSiteStore(dir, 200),
-    startRouter: (config) => Router.start(config),
-    namespace: dir,
-    health: { host: '127.0.0.1', port: 0 },
-    site: {
-      routerId: `${name}-${site.id.slice(0, 8)}`,
-      listenHost: site.host,
-      localHost: '127.0.0.1',
-      serverTls: { ca: join(dir, 'server', 'ca.crt'), cert: join(dir, 'server', 'tls.crt'), key: join(dir, 'server', 'tls.key') },
-      interRouterPort: site.ports.interRouter,
-      edgePort: site.ports.edge,
-      localAmqpPort: site.ports.amqp,
-    },
-    debounceMs: 50,
-    log: quiet,
-  });
-  agent.addModule(claimsModule({ pollMs: 200 }));
-  agent.addModule(linkStatusModule({ minIntervalMs: 100 }));
-  await agent.start();
-  agents.push(agent);
-  return { dir, site, link: new LocalLinkSite(dir) };
+async function startSite(name: string, ingress: 'loadbalancer' | 'none', host: string): Promise<InProcessSite> {
+  const made = await startInProcessSite({ name, ingress, host, env, modules: [claimsModule({ pollMs: 200 }), linkStatusModule({ minIntervalMs: 100 })] });
+  agents.push(made.agent);
+  return made;
 }
 
 let a: Awaited<ReturnType<typeof startSite>>;
