@@ -204,7 +204,78 @@ export function workloadOf(node: NodeDesc | undefined): Workload | undefined {
   return { kind: r.kind, name: r.name, namespace: r.namespace, ports: [...(r.ports ?? [])] };
 }
 
+const validatePort = (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'a port number, 1-65535');
+
+/** A laptop site: pick it from the node, else from the laptop sites (the only one when there is one). */
+async function laptopTarget(ext: Ext, node: NodeDesc | undefined, placeHolder: string): Promise<Target> {
+  const ref = node?.ref;
+  if (ref?.platform === 'local' && ref.namespace && ref.siteName) return { context: 'laptop', namespace: ref.siteName, local: { dir: ref.namespace, name: ref.siteName } };
+  const sites = ext.reader.current.local;
+  if (sites.length === 0) throw new UserError('no laptop site on this machine: start one first (Skupper: Start Laptop Site)');
+  const site = sites.length === 1 ? sites[0]! : need(await vscode.window.showQuickPick(sites.map((s) => ({ label: s.name, s })), { placeHolder, ignoreFocusOut: true })).s;
+  return { context: 'laptop', namespace: site.name, local: { dir: site.namespace, name: site.name } };
+}
+
+/** Expose a port of this machine from a laptop site: the port, then the name the network knows it by. */
+async function exposeLaptopPort(ext: Ext, t: Target): Promise<void> {
+  const text = need(
+    await vscode.window.showInputBox({
+      prompt: `Port on this machine to expose to the network from laptop site ${t.local!.name} (host:port for another host)`,
+      placeHolder: '8080 or 192.168.1.20:5432',
+      validateInput: (v) => (/^(([a-zA-Z0-9][-a-zA-Z0-9.]*|\[[0-9a-fA-F:]+\]):)?\d+$/.test(v.trim()) && !validatePort(v.trim().split(':').pop()!) ? undefined : 'a port (8080), or host:port'),
+      ignoreFocusOut: true,
+    }),
+  ).trim();
+  const colon = text.lastIndexOf(':');
+  const host = colon > 0 ? text.slice(0, colon).replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const port = Number(colon > 0 ? text.slice(colon + 1) : text);
+  const address = need(await vscode.window.showInputBox({ prompt: `Service name for ${host}:${port} in every linked site`, validateInput: validateDnsLabel, ignoreFocusOut: true }));
+  const msg = await adapter.exposeHost(t, { host, address, ports: [port] });
+  ext.reader.refreshLocal();
+  void vscode.window.showInformationMessage(msg);
+}
+
+/** Reach a network service on a port of this machine (a laptop site listens only where asked). */
+async function forwardService(ext: Ext, node?: NodeDesc): Promise<void> {
+  await ext.ensureStarted();
+  const t = await laptopTarget(ext, node, 'Laptop site that forwards the service');
+  const services = siteAt(ext.reader, t)?.services ?? [];
+  let address = node?.ref.address;
+  if (!address) {
+    const choices = services.filter((s) => !s.exposedHere);
+    if (choices.length === 0) throw new UserError(`laptop site ${t.local!.name} sees no service in the network yet: link it to a site that exposes one`);
+    address = need(await vscode.window.showQuickPick(choices.map((s) => ({ label: s.address, description: [`${s.protocol} ${s.ports.join(',')}`, s.forwardedTo ? `→ ${s.forwardedTo}` : undefined].filter(Boolean).join(' · ') })), { placeHolder: 'Service to reach from this machine', ignoreFocusOut: true })).label;
+  }
+  const suggested = services.find((s) => s.address === address)?.ports[0];
+  const port = Number(
+    need(await vscode.window.showInputBox({ prompt: `Local port for ${address} (on 127.0.0.1)`, value: suggested ? String(suggested) : '', placeHolder: '9090', validateInput: validatePort, ignoreFocusOut: true })),
+  );
+  const at = await adapter.forward(t, { address, port });
+  ext.reader.refreshLocal();
+  log.info(`${address} forwarded to ${at} by laptop site ${t.local!.name}`);
+  void vscode.window.showInformationMessage(`${address} is reachable at ${at} on this machine`, 'Copy address').then((pick) => pick && vscode.env.clipboard.writeText(at));
+}
+
+async function unforwardService(ext: Ext, node?: NodeDesc): Promise<void> {
+  await ext.ensureStarted();
+  const t = await laptopTarget(ext, node, 'Laptop site');
+  let address = node?.ref.address;
+  if (!address) {
+    const forwarded = siteAt(ext.reader, t)?.services.filter((s) => s.forwardedTo) ?? [];
+    if (forwarded.length === 0) throw new UserError(`laptop site ${t.local!.name} forwards no service`);
+    address = need(await vscode.window.showQuickPick(forwarded.map((s) => ({ label: s.address, description: `→ ${s.forwardedTo}` })), { placeHolder: 'Service to stop forwarding' })).label;
+  }
+  await adapter.unforward(t, address);
+  ext.reader.refreshLocal();
+  void vscode.window.showInformationMessage(`${address} is no longer forwarded to this machine`);
+}
+
 async function expose(ext: Ext, node?: NodeDesc | vscode.Uri): Promise<void> {
+  // a laptop site's node: expose a port of this machine
+  if (node && !(node instanceof vscode.Uri) && node.ref.platform === 'local') {
+    await ext.ensureStarted();
+    return exposeLaptopPort(ext, await laptopTarget(ext, node, 'Laptop site'));
+  }
   // from the YAML editor: the argument is the document's Uri (or nothing)
   if (!node || node instanceof vscode.Uri) {
     const editor = vscode.window.activeTextEditor;
@@ -230,7 +301,8 @@ async function unexpose(ext: Ext, node?: NodeDesc): Promise<void> {
   // from a workload node: its kind and name say which target to remove
   const wl = workloadOf(node);
   await adapter.unexpose(t, wl ? { kind: wl.kind, name: wl.name, address } : { address });
-  await ext.refresh(t.context);
+  if (t.local) ext.reader.refreshLocal();
+  else await ext.refresh(t.context);
   void vscode.window.showInformationMessage(wl ? `${wl.kind}/${wl.name} is no longer exposed as ${address} from ${where(t)}` : `${address} is no longer exposed from ${where(t)}`);
 }
 
@@ -323,6 +395,8 @@ export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.chooseNamespace', handler: chooseNamespace },
   { command: 'skupper.startLocalSite', handler: startLocalSite },
   { command: 'skupper.stopLocalSite', handler: stopLocalSite },
+  { command: 'skupper.forwardService', handler: forwardService },
+  { command: 'skupper.unforwardService', handler: unforwardService },
   { command: 'skupper.reveal', handler: async (ext, node) => ext.reveal((node as NodeDesc | undefined)?.ref ?? {}) },
 ];
 

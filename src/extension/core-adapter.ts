@@ -6,7 +6,8 @@ import { KubeClient } from '../core/kube/client';
 import { KubeLinkSite } from '../core/link/kubeSite';
 import { LocalLinkSite } from '../core/link/localSite';
 import type { LinkSite } from '../core/link/site';
-import { deleteLocalSite, initLocalSite, localSiteDir, localSiteStatus, readLocalSite, startLocalSite, stopLocalSite } from '../core/site/local';
+import { deleteLocalSite, initLocalSite, localSiteDir, localSiteStatus, readLocalPublished, readLocalSite, startLocalSite, stopLocalSite } from '../core/site/local';
+import { exposeHost, forwardService, unexposeHost, unforwardService } from '../core/service/local';
 import { createLink, deleteLink, waitForLink } from '../core/link/link';
 import { NETWORK_STATUS_CONFIGMAP, expose, isNotFound, readDefinitions, readServicesConfigMap, readWorkload, unexpose } from '../core/service/expose';
 import type { WorkloadKind } from '../core/service/plan';
@@ -70,6 +71,20 @@ export interface ExposeOptions {
   address?: string;
 }
 
+/** A laptop site exposes a port of a host it reaches (usually this machine). */
+export interface ExposeHostOptions {
+  host: string;
+  address: string;
+  ports: number[];
+  targetPorts?: number[];
+}
+
+export interface ForwardOptions {
+  address: string;
+  port: number;
+  host?: string;
+}
+
 export interface Adapter {
   init(t: Target, o: InitOptions, progress: Progress, signal?: AbortSignal): Promise<string>;
   deleteSite(t: Target, progress: Progress): Promise<string>;
@@ -78,6 +93,9 @@ export interface Adapter {
   createLink(t: Target, tokenYaml: string, o: LinkOptions, progress: Progress): Promise<string /* link name */>;
   deleteLink(t: Target, name: string): Promise<void>;
   expose(t: Target, o: ExposeOptions): Promise<string>;
+  exposeHost(t: Target, o: ExposeHostOptions): Promise<string>;
+  forward(t: Target, o: ForwardOptions): Promise<string /* host:port */>;
+  unforward(t: Target, address: string): Promise<void>;
   unexpose(t: Target, o: { kind?: string; name?: string; address?: string }): Promise<void>;
   revokeAccess(t: Target): Promise<string>;
   events(t: Target): Promise<string>;
@@ -141,12 +159,29 @@ export const adapter: Adapter = {
     await deleteLink(linkSite(t), name);
   },
   async expose(t, o) {
-    notLocal(t, 'expose');
+    notLocal(t, `expose ${o.kind}/${o.name} (a laptop site exposes ports of this machine)`);
     const def = await expose(client(t), { kind: o.kind, name: o.name, ports: o.ports, targetPorts: o.targetPorts, protocol: o.protocol, address: o.address });
     return `${o.kind}/${o.name} exposed as ${def.address} (port ${def.ports.join(', ')}) from ${t.context}/${t.namespace}`;
   },
+  async exposeHost(t, o) {
+    if (!t.local) throw new UserError(`${t.context}/${t.namespace} is a cluster site: expose a Deployment, StatefulSet or Service there`);
+    const def = exposeHost(t.local.dir, o);
+    return `${o.host}:${o.targetPorts?.[0] ?? o.ports[0]} exposed as ${def.address} (port ${def.ports.join(', ')}) from laptop site ${t.local.name}`;
+  },
+  async forward(t, o) {
+    if (!t.local) throw new UserError(`${t.context}/${t.namespace} is a cluster site: it makes a Service for every network service by itself`);
+    const f = await forwardService(t.local.dir, o);
+    return `${f.host}:${f.port}`;
+  },
+  async unforward(t, address) {
+    if (!t.local) throw new UserError('only laptop sites forward services');
+    unforwardService(t.local.dir, address);
+  },
   async unexpose(t, o) {
-    notLocal(t, 'unexpose');
+    if (t.local) {
+      unexposeHost(t.local.dir, { address: o.address });
+      return;
+    }
     const api = client(t);
     let kind = o.kind as WorkloadKind | undefined;
     let name = o.name;
@@ -174,7 +209,12 @@ export const adapter: Adapter = {
     return `Site ${self.name}: new CA; ${records} unredeemed claim(s) deleted. Links made with earlier tokens drop; create new tokens to link again.`;
   },
   async events(t) {
-    notLocal(t, 'events');
+    if (t.local) {
+      const published = readLocalPublished(t.local.dir);
+      if (!published) return `No events yet: the router of laptop site ${t.local.name} has not published its status (is it running? Start Laptop Site).`;
+      const list = parseEvents(JSON.stringify(published.events));
+      return list.length === 0 ? 'No events yet.' : list.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+    }
     const api = client(t);
     await readServicesConfigMap(api);
     let own: SiteEvent[] = [];

@@ -3,9 +3,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { readLocalServices } from '../service/local';
 import { listLocalSites, localHome, localPid, localSiteDir, readLocalSite } from '../site/local';
 import { buildSite, type KubeObject } from './model';
-import type { SiteRecord } from './types';
+import type { SiteRecord, SiteService } from './types';
 
 const read = (file: string): string | undefined => {
   try {
@@ -58,10 +59,23 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
         services: { data: services },
         status: siteJson || networkJson ? { data: status } : undefined,
       });
-      out.push({ ...site, platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
+      out.push({ ...site, services: withForwards(site.services, dir), platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
     } catch {
       // unreadable site folder: skip it
     }
   }
   return out;
+}
+
+/** Marks the services this laptop forwards (forwards.json) with where it reaches them; a forward of a
+ *  service the network does not list (yet) shows too, so the person sees the port they chose. */
+function withForwards(services: SiteService[], dir: string): SiteService[] {
+  const out = services.map((s) => ({ ...s }));
+  for (const f of readLocalServices(dir).forwards) {
+    const at = `${f.host}:${f.port}`;
+    const known = out.find((s) => s.address === f.address);
+    if (known) known.forwardedTo = at;
+    else out.push({ address: f.address, protocol: 'tcp', ports: [], exposedHere: false, targets: [], forwardedTo: at });
+  }
+  return out.sort((a, b) => a.address.localeCompare(b.address));
 }

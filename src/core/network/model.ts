@@ -177,7 +177,7 @@ export function parseServices(cm: KubeObject | undefined, siteId?: string): Site
       protocol: str(def['protocol']) ?? 'tcp',
       ports: asArray(def['ports']).map((p) => num(p, 0)).filter((p) => p > 0),
       exposedHere,
-      targets: exposedHere ? targets.map((t) => str(t?.['name']) ?? str(t?.['selector']) ?? '?') : [],
+      targets: exposedHere ? targets.map((t) => (str(t?.['host']) ? `host/${str(t?.['host'])}` : str(t?.['name']) ?? str(t?.['selector']) ?? '?')) : [],
     });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));

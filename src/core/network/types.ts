@@ -64,8 +64,10 @@ export interface SiteService {
   ports: number[];
   /** this site has targets for it */
   exposedHere: boolean;
-  /** workloads in this site that back the service, e.g. deployment/backend */
+  /** workloads in this site that back the service, e.g. deployment/backend (host/127.0.0.1 on a laptop) */
   targets: string[];
+  /** a laptop site: where this machine reaches it (host:port), when forwarded */
+  forwardedTo?: string;
 }
 
 export interface SiteRecord {

@@ -1,6 +1,6 @@
 // Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services,
 // workloads (lazy: see ./workloads.ts).
-import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord } from '../../core/network/types';
+import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, SiteService } from '../../core/network/types';
 import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc } from './nodes';
 import { workloadsFolderNode } from './workloads';
 
@@ -134,16 +134,7 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     icon: { id: 'broadcast' },
     collapsible: site.services.length ? 'expanded' : 'none',
     ref,
-    children: site.services.map((s) => ({
-      id: `${id}/svc/${encodeURIComponent(s.address)}`,
-      label: s.address,
-      description: [`${s.protocol} ${s.ports.join(',')}`, s.exposedHere ? `exposed here${s.targets.length ? ` (${s.targets.join(', ')})` : ''}` : 'reachable here'].join(' · '),
-      tooltip: `Service ${s.address}\nProtocol: ${s.protocol}\nPorts: ${s.ports.join(', ')}\n${s.exposedHere ? `Exposed here by ${s.targets.join(', ') || 'a workload'}` : 'Reachable here (exposed in another site)'}`,
-      contextValue: s.exposedHere ? Ctx.ServiceExposed : Ctx.ServiceReachable,
-      icon: { id: s.exposedHere ? 'broadcast' : 'plug', color: s.exposedHere ? 'charts.blue' : undefined },
-      collapsible: 'none' as const,
-      ref: { ...ref, address: s.address },
-    })),
+    children: site.services.map((s) => serviceNode(s, `${id}/svc/${encodeURIComponent(s.address)}`, site.platform, { ...ref, address: s.address })),
   };
   const state = site.ready === false ? 'router not ready' : undefined;
   return {
@@ -159,6 +150,30 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     ref,
     // Kubernetes sites: the namespace's Deployments/StatefulSets, read when the folder is opened
     children: site.platform === 'kubernetes' ? [linksNode, servicesNode, workloadsFolderNode(site, id)] : [linksNode, servicesNode],
+  };
+}
+
+/** A service under a site. On a laptop site a network service offers Forward, and shows where it is forwarded. */
+export function serviceNode(s: SiteService, id: string, platform: SiteRecord['platform'], ref: NodeDesc['ref']): NodeDesc {
+  const laptop = platform === 'local';
+  const where = s.exposedHere ? `exposed here${s.targets.length ? ` (${s.targets.join(', ')})` : ''}` : s.forwardedTo ? `→ ${s.forwardedTo}` : laptop ? 'not forwarded' : 'reachable here';
+  const contextValue = s.exposedHere ? Ctx.ServiceExposed : !laptop ? Ctx.ServiceReachable : s.forwardedTo ? Ctx.ServiceForwarded : Ctx.ServiceForwardable;
+  const reach = s.exposedHere
+    ? `Exposed here by ${s.targets.join(', ') || 'a workload'}`
+    : s.forwardedTo
+      ? `Reachable on this machine at ${s.forwardedTo}`
+      : laptop
+        ? 'In the network; not forwarded to this machine (Forward to Local Port…)'
+        : 'Reachable here (exposed in another site)';
+  return {
+    id,
+    label: s.address,
+    description: [s.ports.length ? `${s.protocol} ${s.ports.join(',')}` : s.protocol, where].join(' · '),
+    tooltip: `Service ${s.address}\nProtocol: ${s.protocol}\nPorts: ${s.ports.join(', ') || 'not known yet'}\n${reach}`,
+    contextValue,
+    icon: { id: s.exposedHere ? 'broadcast' : s.forwardedTo ? 'arrow-right' : 'plug', color: s.exposedHere ? 'charts.blue' : s.forwardedTo ? 'charts.green' : undefined },
+    collapsible: 'none',
+    ref,
   };
 }
 

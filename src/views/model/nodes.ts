@@ -22,6 +22,10 @@ export const enum Ctx {
   LinkIncoming = 'linkIncoming',
   ServiceExposed = 'service.exposed',
   ServiceReachable = 'service.reachable',
+  /** a laptop site: a network service it can forward to a local port */
+  ServiceForwardable = 'service.forwardable',
+  /** a laptop site: a network service forwarded to a local port */
+  ServiceForwarded = 'service.forwarded',
   NetService = 'netService',
   NetLink = 'netLink',
   Error = 'error',

@@ -73,6 +73,28 @@ describe('clusters view model', () => {
     const reachable = findNode(roots, (n) => n.id === 'ctx/public/ns/public/site/pub/svc/backend')!.at(-1)!;
     assert.equal(reachable.contextValue, 'service.reachable');
   });
+
+  it('laptop site services: exposed from this machine, forwarded to a local port, or offered to forward', () => {
+    const m = model();
+    m.local = [
+      site(undefined as unknown as string, '/home/me/sites/laptop', 'laptop', {
+        platform: 'local',
+        services: [
+          { address: 'backend', protocol: 'tcp', ports: [9090], exposedHere: false, targets: [], forwardedTo: '127.0.0.1:19090' },
+          { address: 'db', protocol: 'tcp', ports: [5432], exposedHere: true, targets: ['host/127.0.0.1'] },
+          { address: 'web', protocol: 'tcp', ports: [8080], exposedHere: false, targets: [] },
+        ],
+      }),
+    ];
+    const roots = clusterRoots(m);
+    const svc = (address: string) => findNode(roots, (n) => n.id === `local/site/laptop/svc/${address}`)!.at(-1)!;
+    assert.deepEqual([svc('backend').contextValue, svc('db').contextValue, svc('web').contextValue], ['service.forwarded', 'service.exposed', 'service.forwardable']);
+    assert.equal(svc('backend').description, 'tcp 9090 · → 127.0.0.1:19090');
+    assert.equal(svc('db').description, 'tcp 5432 · exposed here (host/127.0.0.1)');
+    assert.equal(svc('web').description, 'tcp 8080 · not forwarded');
+    assert.match(svc('web').tooltip!, /Forward to Local Port/);
+    assert.deepEqual(svc('backend').ref, { platform: 'local', context: undefined, namespace: '/home/me/sites/laptop', siteId: 'id-laptop', siteName: 'laptop', address: 'backend' });
+  });
 });
 
 describe('network-wide views, status bar, topology', () => {
