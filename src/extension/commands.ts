@@ -14,6 +14,8 @@ export interface Ext {
   context: vscode.ExtensionContext;
   ensureStarted(): Promise<void>;
   refresh(context?: string): Promise<void>;
+  /** Laptop sites only (their folders): cheap, no cluster call. */
+  refreshLocal(): void;
   showTopology(): void;
   chooseNamespace(context: string, namespace: string): Promise<void>;
   reveal(ref: NodeDesc['ref']): Promise<void>;
@@ -22,7 +24,7 @@ export interface Ext {
 type Handler = (ext: Ext, node?: NodeDesc, nodes?: NodeDesc[]) => Promise<unknown>;
 
 const cfg = () => vscode.workspace.getConfiguration('skupper');
-const where = (t: Target) => `${t.context}/${t.namespace}`;
+const where = (t: Target) => (t.local ? `laptop site ${t.local.name}` : `${t.context}/${t.namespace}`);
 
 function withProgress<T>(title: string, task: (report: (m: string) => void, token: vscode.CancellationToken) => Promise<T>, cancellable = false): Promise<T> {
   return Promise.resolve(
@@ -231,7 +233,7 @@ async function exposeLaptopPort(ext: Ext, t: Target): Promise<void> {
   const port = Number(colon > 0 ? text.slice(colon + 1) : text);
   const address = need(await vscode.window.showInputBox({ prompt: `Service name for ${host}:${port} in every linked site`, validateInput: validateDnsLabel, ignoreFocusOut: true }));
   const msg = await adapter.exposeHost(t, { host, address, ports: [port] });
-  ext.reader.refreshLocal();
+  ext.refreshLocal();
   void vscode.window.showInformationMessage(msg);
 }
 
@@ -251,7 +253,7 @@ async function forwardService(ext: Ext, node?: NodeDesc): Promise<void> {
     need(await vscode.window.showInputBox({ prompt: `Local port for ${address} (on 127.0.0.1)`, value: suggested ? String(suggested) : '', placeHolder: '9090', validateInput: validatePort, ignoreFocusOut: true })),
   );
   const at = await adapter.forward(t, { address, port });
-  ext.reader.refreshLocal();
+  ext.refreshLocal();
   log.info(`${address} forwarded to ${at} by laptop site ${t.local!.name}`);
   void vscode.window.showInformationMessage(`${address} is reachable at ${at} on this machine`, 'Copy address').then((pick) => pick && vscode.env.clipboard.writeText(at));
 }
@@ -266,7 +268,7 @@ async function unforwardService(ext: Ext, node?: NodeDesc): Promise<void> {
     address = need(await vscode.window.showQuickPick(forwarded.map((s) => ({ label: s.address, description: `→ ${s.forwardedTo}` })), { placeHolder: 'Service to stop forwarding' })).label;
   }
   await adapter.unforward(t, address);
-  ext.reader.refreshLocal();
+  ext.refreshLocal();
   void vscode.window.showInformationMessage(`${address} is no longer forwarded to this machine`);
 }
 
@@ -301,7 +303,7 @@ async function unexpose(ext: Ext, node?: NodeDesc): Promise<void> {
   // from a workload node: its kind and name say which target to remove
   const wl = workloadOf(node);
   await adapter.unexpose(t, wl ? { kind: wl.kind, name: wl.name, address } : { address });
-  if (t.local) ext.reader.refreshLocal();
+  if (t.local) ext.refreshLocal();
   else await ext.refresh(t.context);
   void vscode.window.showInformationMessage(wl ? `${wl.kind}/${wl.name} is no longer exposed as ${address} from ${where(t)}` : `${address} is no longer exposed from ${where(t)}`);
 }
@@ -359,14 +361,14 @@ async function startLocalSite(ext: Ext, node?: NodeDesc): Promise<void> {
   await ext.ensureStarted();
   const name = node?.ref.platform === 'local' && node.ref.siteName ? node.ref.siteName : need(await vscode.window.showInputBox({ prompt: 'Name of the laptop site (a router process on this machine)', value: ext.reader.current.local[0]?.name ?? 'laptop', validateInput: validateDnsLabel, ignoreFocusOut: true }));
   const msg = await withProgress(`Laptop site ${name}`, async (report) => adapter.startLocal(name, report));
-  ext.reader.refreshLocal();
+  ext.refreshLocal();
   void vscode.window.showInformationMessage(msg);
 }
 
 async function stopLocalSite(ext: Ext, node?: NodeDesc): Promise<void> {
   const name = node?.ref.siteName ?? need(await vscode.window.showQuickPick(ext.reader.current.local.map((s) => s.name), { placeHolder: 'Laptop site to stop' }));
   const msg = await adapter.stopLocal(name);
-  ext.reader.refreshLocal();
+  ext.refreshLocal();
   void vscode.window.showInformationMessage(msg);
 }
 

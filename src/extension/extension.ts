@@ -95,7 +95,14 @@ class Extension implements Ext, vscode.Disposable {
     return this.startPromise;
   }
 
+  /** Laptop sites are cheap to read; their folder may have just been made (first laptop site): watch it. */
+  refreshLocal(): void {
+    this.watchLocalSites();
+    this.reader.refreshLocal();
+  }
+
   async refresh(context?: string): Promise<void> {
+    this.refreshLocal();
     if (context) await this.reader.refreshContext(context);
     else await this.reader.refreshAll();
     this.render();
@@ -188,11 +195,13 @@ class Extension implements Ext, vscode.Disposable {
   private localWatcher?: fs.FSWatcher;
   private localTimer?: NodeJS.Timeout;
 
-  /** Laptop sites live in folders: watch them (recursive) rather than poll. */
+  /** Laptop sites live in folders: watch them (recursive) rather than poll. Again on each refresh until
+   *  the folder exists (the first laptop site makes it). */
   private watchLocalSites(): void {
+    if (this.localWatcher) return;
     const home = localSitesHome();
     try {
-      if (!fs.existsSync(home)) return; // Start Laptop Site refreshes by itself
+      if (!fs.existsSync(home)) return;
       this.localWatcher = fs.watch(home, { recursive: true }, () => {
         clearTimeout(this.localTimer);
         this.localTimer = setTimeout(() => this.reader.refreshLocal(), 300);
