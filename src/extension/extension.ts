@@ -105,18 +105,19 @@ class Extension implements Ext, vscode.Disposable {
     this.refreshLocal();
     if (context) await this.reader.refreshContext(context);
     else await this.reader.refreshAll();
-    this.render();
+    this.render(true);
   }
 
-  private render(): void {
+  /** Draws the views from the reader's model; `force` re-reads open lazy folders even when nothing changed. */
+  private render(force = false): void {
     const model = this.reader.current;
     this.net = mergeNetwork(model);
     void vscode.commands.executeCommand('setContext', 'skupper.noKubeconfig', !!model.kubeconfigError && model.contexts.length === 0);
     void vscode.commands.executeCommand('setContext', 'skupper.noSites', this.reader.started && this.net.sites.length === 0);
     void vscode.commands.executeCommand('setContext', 'skupper.hasLocalSites', model.local.length > 0);
-    this.clusters.refresh();
-    this.links.refresh();
-    this.services.refresh();
+    this.clusters.refresh(force);
+    this.links.refresh(force);
+    this.services.refresh(force);
     const loading = model.contexts.some((c) => c.phase === 'loading' || c.phase === 'idle');
     this.statusBar.update(this.net, loading && this.reader.started);
     this.topology.update();

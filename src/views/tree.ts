@@ -23,8 +23,20 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
     private readonly loadLazy?: (n: NodeDesc) => Promise<NodeDesc[]>,
   ) {}
 
-  refresh(): void {
-    this.roots = this.build();
+  private signature = '';
+
+  /**
+   * Rebuilds the tree and tells VS Code, unless nothing it shows changed. Each refresh makes VS Code drop
+   * and re-read the elements it holds, and a context-menu command that arrives meanwhile gets no element:
+   * refreshing only on real changes keeps that window rare (the models rebuild every few seconds).
+   * `force` (an explicit refresh, or after an action) also re-reads lazy folders.
+   */
+  refresh(force = false): void {
+    const roots = this.build();
+    const signature = JSON.stringify(roots);
+    if (!force && signature === this.signature && this.roots.length > 0) return;
+    this.signature = signature;
+    this.roots = roots;
     this.parents.clear();
     this.byId.clear();
     const walk = (nodes: NodeDesc[], parent?: NodeDesc) => {

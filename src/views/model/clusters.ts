@@ -144,7 +144,7 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     tooltip: [`Site ${site.name}`, `Id: ${site.id}`, `Platform: ${site.platform}`, site.platform === 'kubernetes' ? `Namespace: ${site.namespace} (context ${site.context})` : undefined, site.ingress && `Ingress: ${site.ingress}`, site.statusUpdated && `Status published ${ago(site.statusUpdated)} ago`]
       .filter(Boolean)
       .join('\n'),
-    contextValue: site.platform === 'local' ? Ctx.SiteLocal : Ctx.SiteKube,
+    contextValue: site.platform !== 'local' ? Ctx.SiteKube : site.ready ? Ctx.SiteLocalRunning : Ctx.SiteLocalStopped,
     icon: { id: site.platform === 'local' ? 'device-desktop' : 'circuit-board', color: site.ready === false ? 'list.warningForeground' : undefined },
     collapsible: 'expanded',
     ref,

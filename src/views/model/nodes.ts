@@ -8,7 +8,10 @@ export const enum Ctx {
   Namespace = 'namespace.nosite',
   NamespaceSite = 'namespace.site',
   SiteKube = 'site.kubernetes',
-  SiteLocal = 'site.local',
+  /** a laptop site whose router runs (Stop offered) */
+  SiteLocalRunning = 'site.local.running',
+  /** a laptop site whose router does not run (Start offered) */
+  SiteLocalStopped = 'site.local.stopped',
   LinksFolder = 'folder.links',
   ServicesFolder = 'folder.services',
   WorkloadsFolder = 'folder.workloads',

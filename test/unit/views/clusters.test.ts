@@ -62,7 +62,7 @@ describe('clusters view model', () => {
     const walk = (ns: typeof roots) => ns.forEach((n) => (values.add(n.contextValue), n.children && walk(n.children)));
     walk(roots);
     assert.ok([...values].some((v) => /^site(\.|$)/.test(v)));
-    assert.ok(![...values].some((v) => /^site(\.|$)/.test(v) && v !== 'site.kubernetes' && v !== 'site.local'));
+    assert.ok(![...values].some((v) => /^site(\.|$)/.test(v) && !/^site\.(kubernetes|local\.(running|stopped))$/.test(v)));
     assert.ok(values.has('service.exposed') && values.has('service.reachable'));
   });
 
@@ -93,6 +93,10 @@ describe('clusters view model', () => {
     assert.equal(svc('db').description, 'tcp 5432 · exposed here (host/127.0.0.1)');
     assert.equal(svc('web').description, 'tcp 8080 · not forwarded');
     assert.match(svc('web').tooltip!, /Forward to Local Port/);
+    // the site offers Stop while its router runs, Start when it does not
+    assert.equal(findNode(roots, (n) => n.id === 'local/site/laptop')!.at(-1)!.contextValue, 'site.local.stopped');
+    m.local[0]!.ready = true;
+    assert.equal(findNode(clusterRoots(m), (n) => n.id === 'local/site/laptop')!.at(-1)!.contextValue, 'site.local.running');
     assert.deepEqual(svc('backend').ref, { platform: 'local', context: undefined, namespace: '/home/me/sites/laptop', siteId: 'id-laptop', siteName: 'laptop', address: 'backend' });
   });
 });
