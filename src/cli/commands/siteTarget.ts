@@ -25,7 +25,7 @@ export function siteTarget(args: ParsedArgs, globals: GlobalOptions, defaultPlat
     if (!siteName) {
       const sites = listLocalSites();
       if (sites.length === 1) return { platform, name: sites[0], dir: localSiteDir(sites[0]) };
-      throw new UsageError(`name the local site with --site-name${sites.length ? ` (local sites: ${sites.join(', ')})` : ''}`);
+      throw new UsageError(`name the local site with --site-name${sites.length ? ` (local sites: ${sites.join(', ')})` : ' (there is none on this machine yet: `van init --platform local --site-name NAME` makes one)'}`);
     }
     return { platform, name: siteName, dir: localSiteDir(siteName) };
   }
