@@ -105,6 +105,8 @@ class Extension implements Ext, vscode.Disposable {
     this.refreshLocal();
     if (context) await this.reader.refreshContext(context);
     else await this.reader.refreshAll();
+    // an explicit refresh, or the end of an action: open Workloads folders read the API again
+    this.reader.invalidateWorkloads(context);
     this.render(true);
   }
 

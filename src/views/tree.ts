@@ -33,8 +33,19 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
    */
   refresh(force = false): void {
     const roots = this.build();
-    const signature = JSON.stringify(roots);
-    if (!force && signature === this.signature && this.roots.length > 0) return;
+    // tooltips are not part of it: VS Code asks for them on hover (resolveTreeItem), from the latest build
+    const signature = JSON.stringify(roots, (key, value) => (key === 'tooltip' ? undefined : value));
+    if (!force && signature === this.signature && this.roots.length > 0) {
+      // same rows: keep the elements VS Code holds, with the new tooltips for the next hover
+      const update = (nodes: NodeDesc[]) =>
+        nodes.forEach((n) => {
+          const held = this.byId.get(n.id);
+          if (held) held.tooltip = n.tooltip;
+          if (n.children) update(n.children);
+        });
+      update(roots);
+      return;
+    }
     this.signature = signature;
     this.roots = roots;
     this.parents.clear();
@@ -67,10 +78,15 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<NodeDesc>, vsco
     const item = new vscode.TreeItem(n.label, COLLAPSE[n.collapsible]);
     item.id = n.id;
     item.description = n.description;
-    item.tooltip = n.tooltip;
     item.contextValue = n.contextValue;
     if (n.icon) item.iconPath = new vscode.ThemeIcon(n.icon.id, n.icon.color ? new vscode.ThemeColor(n.icon.color) : undefined);
     if (n.command) item.command = n.command;
+    return item;
+  }
+
+  /** Tooltips on hover, from the latest build (they change often: status times, counters, last errors). */
+  resolveTreeItem(item: vscode.TreeItem, n: NodeDesc): vscode.TreeItem {
+    item.tooltip = (this.byId.get(n.id) ?? n).tooltip;
     return item;
   }
 

@@ -256,10 +256,141 @@ export async function clearToasts(page: Page): Promise<void> {
   await palette(page, 'Notifications: Clear All Notifications');
 }
 
-export async function contextMenu(page: Page, row: Locator, item: string): Promise<void> {
-  await row.click({ button: 'right' });
-  await page.locator(S.contextMenu).waitFor();
-  await page.getByRole('menuitem', { name: item, exact: true }).first().click();
+export interface MenuOptions {
+  /** right-clicks before giving up (default 4) */
+  attempts?: number;
+  /**
+   * Called before each right-click; returns the check made once the menu closed on the click: why the
+   * item's action did not run as asked (on that row), which right-clicks again, or undefined when it did.
+   * Default: the menu closing is enough.
+   */
+  verify?: () => () => Promise<string | undefined>;
+  /** told why an attempt is retried (for the test's diagnostics) */
+  onRetry?: (why: string) => void;
+}
+
+/** A menu item is live only once its mouse-up listener is on: VS Code adds it 100 ms after rendering. */
+const MENU_ITEM_LIVE_MS = 100;
+
+/**
+ * Right-click a row and choose an item of its context menu, checking each step, because a tree that
+ * re-renders (the Clusters tree does every ~2 s while a router publishes status) can put another row
+ * under the pointer, close the menu, or hand the command no tree item at all. An attempt: right-click
+ * the row (found afresh when `row` is a function), wait for the item to be visible and still, click it,
+ * see the menu close, then `verify`. Any miss closes what is open and starts over, at most
+ * `attempts` times; then it throws with every attempt's reason.
+ */
+export async function contextMenu(page: Page, row: Locator | (() => Promise<Locator | undefined>), item: string, opts: MenuOptions = {}): Promise<void> {
+  const attempts = opts.attempts ?? 4;
+  const misses: string[] = [];
+  for (let i = 1; i <= attempts; i++) {
+    const check = opts.verify?.();
+    const miss = await menuAttempt(page, typeof row === 'function' ? await row() : row, item);
+    const why = miss ?? (await check?.());
+    if (!why) return;
+    misses.push(`${i}: ${why}`);
+    if (i < attempts) opts.onRetry?.(why);
+    await closeMenu(page);
+  }
+  throw new Error(`context menu item "${item}" not run after ${attempts} attempts:\n${misses.join('\n')}`);
+}
+
+/** One right-click and click; returns why it missed, or undefined once the menu closed on the click. */
+async function menuAttempt(page: Page, row: Locator | undefined, item: string): Promise<string | undefined> {
+  if (!row) return 'row not found';
+  const menu = page.locator(S.contextMenu);
+  try {
+    // short: a row that moved is found afresh by the next attempt sooner than it is waited for here
+    await row.click({ button: 'right', timeout: 3000 });
+    await menu.waitFor({ state: 'visible', timeout: 5000 });
+  } catch (e) {
+    return `no menu on right-click (${briefly(e)})`;
+  }
+  const entry = menu.getByRole('menuitem', { name: item, exact: true }).first();
+  // another row under the pointer (the tree re-rendered) opens another menu, without the item
+  if (!(await entry.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false))) {
+    const items = await menu.locator('.action-label').allInnerTexts().catch(() => []);
+    return `the menu has no "${item}" (${items.map((t) => t.trim()).filter(Boolean).join(', ') || 'empty'})`;
+  }
+  if (!(await settled(page, entry))) return `"${item}" kept moving`;
+  for (let click = 0; click < 2; click++) {
+    if (!(await entry.click({ timeout: 3000 }).then(() => true, () => false))) return `"${item}" could not be clicked (the menu closed?)`;
+    if (await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(() => true, () => false)) return undefined;
+    // still open: the click came before the item listened; once more
+  }
+  return `the menu stayed open after clicking "${item}"`;
+}
+
+/** Waits until the element has kept its place for two samples, and for the menu item to listen. */
+async function settled(page: Page, el: Locator): Promise<boolean> {
+  await page.waitForTimeout(MENU_ITEM_LIVE_MS * 2);
+  let last = await el.boundingBox().catch(() => null);
+  for (let i = 0; i < 10; i++) {
+    await page.waitForTimeout(80);
+    const now = await el.boundingBox().catch(() => null);
+    if (last && now && last.x === now.x && last.y === now.y && last.width === now.width && last.height === now.height) return true;
+    last = now;
+  }
+  return false;
+}
+
+async function closeMenu(page: Page): Promise<void> {
+  if (await page.locator(S.contextMenu).isVisible().catch(() => false)) await page.keyboard.press('Escape');
+  await page.locator(S.contextMenu).waitFor({ state: 'hidden', timeout: 3000 }).catch(() => undefined);
+}
+
+/** The error's first line and the last step of Playwright's call log (what it was waiting for). */
+const briefly = (e: unknown) => {
+  const text = (e instanceof Error ? e.message : String(e)).replace(/\u001b\[\d+m/g, '');
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.length > 1 ? `${lines[0]} … ${lines[lines.length - 1]}` : lines[0];
+};
+
+/**
+ * A command's runs as the extension's log tells them: the command table writes "<id> started", then
+ * "<id> done in", "<id> failed: ..." or "<id> cancelled". Take one before the click, then ask.
+ */
+export function commandRuns(server: Server, command: string): CommandRuns {
+  const lines = () => extensionLog(server).split('\n').filter((l) => l.includes(`${command} `));
+  const count = (what: string) => lines().filter((l) => l.includes(`${command} ${what}`)).length;
+  const base = { started: count('started'), done: count('done in'), failed: count('failed:'), cancelled: count('cancelled') };
+  return {
+    started: () => count('started') > base.started,
+    done: () => count('done in') > base.done,
+    failed: () => count('failed:') > base.failed,
+    cancelled: () => count('cancelled') > base.cancelled,
+    log: () => lines().slice(-6).join('\n'),
+  };
+}
+
+export interface CommandRuns {
+  /** a run started since `commandRuns` was called (the click reached the extension) */
+  started(): boolean;
+  done(): boolean;
+  failed(): boolean;
+  cancelled(): boolean;
+  /** the command's last lines in the log, for messages */
+  log(): string;
+}
+
+export interface QuickInputState {
+  /** a QuickPick's question */
+  placeholder: string;
+  /** an InputBox's question (a QuickPick shows its usage hint here) */
+  prompt: string;
+  value: string;
+}
+
+/** What the open quick input asks, or undefined when none is open. */
+export async function openQuickInput(page: Page): Promise<QuickInputState | undefined> {
+  const widget = page.locator(S.quickInput);
+  if (!(await widget.isVisible().catch(() => false))) return undefined;
+  const box = page.locator(S.quickInputBox);
+  return {
+    placeholder: (await box.getAttribute('placeholder', { timeout: 1000 }).catch(() => null)) ?? '',
+    prompt: (await widget.locator('.quick-input-message').innerText({ timeout: 1000 }).catch(() => '')).trim(),
+    value: await box.inputValue({ timeout: 1000 }).catch(() => ''),
+  };
 }
 
 export function webview(page: Page): FrameLocator {

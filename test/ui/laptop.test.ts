@@ -215,9 +215,16 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     await shot('linked');
   });
 
+  const laptopOpen = async () => {
+    await setExpanded(LAPTOP, true, 2);
+    await setExpanded('Links', true, 3);
+    await setExpanded('Services', true, 3);
+  };
+
   step('3. tcp-go-echo shows under the laptop\'s Services, not forwarded; Forward to Local Port; the echo answers there', async () => {
     const { page } = wb;
     await clearToasts(page);
+    await laptopOpen();
     await row('tcp-go-echo', 4, /not forwarded/).waitFor({ timeout: 60_000 });
     await shot('service-not-forwarded');
     await menu('tcp-go-echo', () => row('tcp-go-echo', 4, /not forwarded/), 'Forward to Local Port…', prompt(/Local port for tcp-go-echo/));
@@ -237,8 +244,11 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
   step('4. Expose on the laptop site: a port of this machine becomes a Service in public that reaches it', async () => {
     const { page } = wb;
     await clearToasts(page);
+    await laptopOpen();
     await menu('the laptop site', () => row(LAPTOP, 2), 'Expose', prompt(/Port on this machine to expose/));
     await quickInput(page, String(dbPort));
+    // the second question replaces the first in the same widget: type only once it is there
+    await eventually('the service name question', 10_000, prompt(/Service name for 127\.0\.0\.1:\d+/));
     await quickInput(page, 'laptop-db');
     const msg = await waitToast(page, /exposed as laptop-db/, 60_000);
     assert.equal(msg, `127.0.0.1:${dbPort} exposed as laptop-db (port ${dbPort}) from laptop site laptop`);
@@ -268,6 +278,7 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
   step('6. Stop Forwarding on tcp-go-echo closes the local port', async () => {
     const { page } = wb;
     await clearToasts(page);
+    await laptopOpen();
     await menu('tcp-go-echo', () => row('tcp-go-echo', 4, /→ 127\.0\.0\.1/), 'Stop Forwarding', async () => (await page.locator(S.toastDone).filter({ hasText: /no longer forwarded/ }).count()) > 0);
     await waitToast(page, /tcp-go-echo is no longer forwarded/, 30_000);
     await row('tcp-go-echo', 4, /not forwarded/).waitFor({ timeout: 30_000 });

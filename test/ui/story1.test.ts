@@ -1,7 +1,10 @@
-// Story 1 as a person does it, using only the UI, on the real control plane: initialize `public` and
-// `private` from the palette, create a token to a file, create the link from it, expose the echo
-// Deployment by right-clicking its YAML, see the link up and the service in both sites, open the
-// topology: two sites, one live link. A screenshot of each step goes to test-output/ui/story1-*.png.
+// Story 1 as a person does it, using only the UI, on the real control plane, in the tutorial's order
+// (shared/seeds/tcp-echo-tutorial.md): the echo server runs in the `public` cluster; initialize `public`
+// (it accepts links), set new sites to accept none and initialize `private`, create a token in public
+// to a file, create the link in private from it, expose the echo Deployment in public by right-clicking
+// its YAML, see the link up and the service in both sites, send a line through private's own
+// `tcp-go-echo` Service and get it back from the echo pod in public, open the topology: two sites, one
+// live link. A screenshot of each step goes to test-output/ui/story1-*.png.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { Kube } from '../cluster/kube';
-import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
+import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
+import { SiteUnderTest } from '../e2e/helpers';
 import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickInput, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench } from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
@@ -54,6 +58,9 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
   let privNs: string;
   let kubePub: Kube;
   let kubePriv: Kube;
+  // the test's own view of each site through the API (not the UI): ConfigMaps, Services, pods
+  let pub: SiteUnderTest;
+  let priv: SiteUnderTest;
   const times: Record<string, number> = {};
   let shots = 0;
   const shot = async (name: string) => wb.shot(`story1-${String(++shots).padStart(2, '0')}-${name}`);
@@ -87,10 +94,12 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     const kubeconfig = join(mkdtempSync(join(tmpdir(), 'van-ui-story1-')), 'kubeconfig');
     writeFileSync(kubeconfig, stringify(kc));
     server = await startCodeServer({ kubeconfig });
-    writeFileSync(join(server.workspace, 'tcp-go-echo.yaml'), ECHO(privNs));
-    // "kubectl apply" of the backend in the private cluster (the person deployed it before)
-    const r = await kubePriv.post(`/apis/apps/v1/namespaces/${privNs}/deployments`, { ...(parse(ECHO(privNs).split('---\n')[1]!) as object), metadata: { name: 'tcp-go-echo', namespace: privNs, labels: { application: 'tcp-go-echo' } } });
+    writeFileSync(join(server.workspace, 'tcp-go-echo.yaml'), ECHO(pubNs));
+    // "kubectl apply" of the echo server in the public cluster (the tutorial's step 2.1, done before)
+    const r = await kubePub.post(`/apis/apps/v1/namespaces/${pubNs}/deployments`, { ...(parse(ECHO(pubNs).split('---\n')[1]!) as object), metadata: { name: 'tcp-go-echo', namespace: pubNs, labels: { application: 'tcp-go-echo' } } });
     assert.equal(r.status, 201, r.text);
+    pub = new SiteUnderTest(cp.kubeconfigPath, 'public', pubNs);
+    priv = new SiteUnderTest(cp.kubeconfigPath, 'private', privNs);
     wb = await openWorkbench(server);
   });
 
@@ -119,23 +128,65 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     await shot('clusters-no-site');
   });
 
-  for (const [ctx, nsOf] of [['public', () => pubNs], ['private', () => privNs]] as const) {
-    step(`2. Initialize Site in ${ctx} from the palette`, async () => {
-      const { page } = wb;
-      await clearToasts(page);
-      await timed(`init-${ctx}`, async () => {
-        await palette(page, 'Skupper: Initialize Site', () => (ctx === 'public' ? shot('palette-init') : Promise.resolve()));
-        await quickPick(page, new RegExp(`^${ctx}$`));
-        const msg = await waitToast(page, /initialized/, 180_000);
-        assert.match(msg, new RegExp(`${ctx}/${nsOf()}`));
-      });
-      await viewRow(page, 'Clusters', `site ${ctx === 'public' ? pubNs : privNs}`).or(viewRow(page, 'Clusters', nsOf())).first().waitFor();
-      await eventually(`site row in ${ctx}`, 30_000, async () => (await page.locator('.part.sidebar .monaco-list-row[role="treeitem"]').filter({ hasText: `site ${nsOf()}` }).count()) > 0);
-      await shot(`init-${ctx}`);
-    });
-  }
+  const ingressOf = async (site: SiteUnderTest) => (await site.kube.get(`${site.ns}/configmaps/skupper-site`)).body?.data?.ingress;
 
-  step('3. Create Token in public, saved to a file', async () => {
+  const initSiteFromPalette = async (ctx: 'public' | 'private', ns: string) => {
+    const { page } = wb;
+    await clearToasts(page);
+    await timed(`init-${ctx}`, async () => {
+      await palette(page, 'Skupper: Initialize Site', () => (ctx === 'public' ? shot('palette-init') : Promise.resolve()));
+      await quickPick(page, new RegExp(`^${ctx}$`));
+      const msg = await waitToast(page, /initialized/, 180_000);
+      assert.match(msg, new RegExp(`${ctx}/${ns}`));
+    });
+    await viewRow(page, 'Clusters', `site ${ns}`).or(viewRow(page, 'Clusters', ns)).first().waitFor();
+    await eventually(`site row in ${ctx}`, 30_000, async () => (await page.locator('.part.sidebar .monaco-list-row[role="treeitem"]').filter({ hasText: `site ${ns}` }).count()) > 0);
+    await shot(`init-${ctx}`);
+  };
+
+  step('2. Initialize Site in public from the palette: it accepts links (the default ingress)', async () => {
+    await initSiteFromPalette('public', pubNs);
+    assert.equal(await ingressOf(pub), 'loadbalancer');
+  });
+
+  /** The Settings editor, searched down to one setting; returns its dropdown. */
+  const settingDropdown = async (id: string) => {
+    const { page } = wb;
+    await palette(page, 'Preferences: Open User Settings');
+    const select = page.locator(`.settings-editor select[aria-label="${id}"]`);
+    // the search box takes focus once the editor has loaded: type until the setting shows
+    await eventually(`${id} in the Settings editor`, 30_000, async () => {
+      await page.locator('.settings-editor .settings-header .monaco-editor').first().click({ timeout: 3000 });
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(id);
+      return select.waitFor({ state: 'visible', timeout: 3000 }).then(() => true);
+    });
+    return select;
+  };
+
+  step('3. Settings: new sites accept no links (Skupper: Default Ingress = none), for the private cluster', async () => {
+    const { page } = wb;
+    const select = await settingDropdown('skupper.defaultIngress');
+    assert.equal(await select.inputValue(), 'loadbalancer');
+    await select.click();
+    await page.locator('.monaco-select-box-dropdown-container .monaco-list-row').filter({ hasText: /^none$/ }).click();
+    // written to the user's settings.json, where the extension host's configuration comes from
+    const file = join(server.dir, 'ud', 'User', 'settings.json');
+    await eventually('skupper.defaultIngress in settings.json', 10_000, async () => JSON.parse(readFileSync(file, 'utf8'))['skupper.defaultIngress'] === 'none');
+    // the editor that made the first change to settings.json may go on showing the old value: look again
+    await palette(page, 'View: Close Editor');
+    const again = await settingDropdown('skupper.defaultIngress');
+    await eventually('the Settings editor shows none', 10_000, async () => (await again.inputValue()) === 'none');
+    await shot('settings-ingress-none');
+    await palette(page, 'View: Close Editor');
+  });
+
+  step('4. Initialize Site in private from the palette: no ingress, it only links out', async () => {
+    await initSiteFromPalette('private', privNs);
+    assert.equal(await ingressOf(priv), 'none');
+  });
+
+  step('5. Create Token in public, saved to a file', async () => {
     const { page } = wb;
     await clearToasts(page);
     const file = join(server.workspace, 'public-token.yaml');
@@ -152,7 +203,7 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     await shot('token-written');
   });
 
-  step('4. Create Link in private from the token file; the link comes up', async () => {
+  step('6. Create Link in private from the token file; the link comes up', async () => {
     const { page } = wb;
     await clearToasts(page);
     await timed('link', async () => {
@@ -163,12 +214,12 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
       await waitToast(page, /Link \S+ created/, 120_000);
     });
     await timed('link-up-in-tree', async () => {
-      await viewRow(page, 'Links', /^\S+ → \S+$/).filter({ has: page.locator('.label-description', { hasText: /^up/ }) }).first().waitFor({ timeout: 60_000 });
+      await viewRow(page, 'Links', `${privNs} → ${pubNs}`).filter({ has: page.locator('.label-description', { hasText: /^up/ }) }).first().waitFor({ timeout: 60_000 });
     });
     await shot('link-up');
   });
 
-  step('5. Expose the echo Deployment by right-clicking its YAML', async () => {
+  step('7. Expose the echo Deployment in public by right-clicking its YAML', async () => {
     const { page } = wb;
     await clearToasts(page);
     await openFile(page, 'tcp-go-echo.yaml');
@@ -181,21 +232,21 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     await shot('editor-context-menu');
     await timed('expose', async () => {
       await page.getByRole('menuitem', { name: 'Expose', exact: true }).click();
-      await quickPick(page, /^private$/);
+      await quickPick(page, /^public$/);
       const msg = await waitToast(page, /exposed/, 60_000);
-      assert.match(msg, /deployment\/tcp-go-echo exposed as tcp-go-echo/);
+      assert.match(msg, new RegExp(`deployment/tcp-go-echo exposed as tcp-go-echo .*from public/${pubNs}`));
     });
     await shot('exposed');
   });
 
-  step('6. The service shows in both sites; the link is up', async () => {
+  step('8. The service shows in both sites, exposed in public', async () => {
     const { page } = wb;
     await timed('service-in-both-sites', async () => {
-      await eventually('tcp-go-echo reachable in both sites', 90_000, async () => {
+      await eventually('tcp-go-echo exposed in public, reachable in both sites', 90_000, async () => {
         const rows = viewRow(page, 'Services', 'tcp-go-echo');
         if ((await rows.count()) === 0) return false;
         const d = await rows.first().locator('.label-description').innerText();
-        return /exposed in/.test(d) && /reachable in 2/.test(d) ? d : false;
+        return new RegExp(`exposed in ${pubNs}\\b`).test(d) && !d.includes(privNs) && /reachable in 2/.test(d) ? d : false;
       });
     });
     const svc = viewRow(page, 'Services', 'tcp-go-echo').first();
@@ -205,7 +256,27 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     await shot('service-both-sites');
   });
 
-  step('7. The topology shows two sites and one live link', async () => {
+  step('9. A line sent to private\'s own tcp-go-echo Service comes back from the echo pod in public', async () => {
+    // the tutorial's telnet: private's Service (made by its site, its endpoint is private's router)
+    const eps = await timed('service-endpoint-in-private', () =>
+      eventually('tcp-go-echo Service with a ready endpoint in private', 60_000, async () => {
+        const svc = await priv.service('tcp-go-echo');
+        const e = svc ? await priv.endpoints('tcp-go-echo') : [];
+        return e.length ? { svc, e } : undefined;
+      }),
+    );
+    assert.deepEqual(eps.svc.spec.ports.map((p: { port: number }) => p.port), [9090]);
+    const routerPods = await priv.readyPods('application=skupper-router');
+    assert.ok(routerPods.some((p) => p.ip === eps.e[0]!.ip), 'the endpoint is private\'s router pod');
+    const answer = await timed('first-echo', () => eventually('an echo through the VAN', 30_000, () => tcpExchange(eps.e[0]!.ip, eps.e[0]!.port, 'Do what thou wilt shall be the whole of the law.')));
+    assert.match(answer, /^tcp-go-echo-\S+ : DO WHAT THOU WILT SHALL BE THE WHOLE OF THE LAW\.$/);
+    const echoPods = await pub.readyPods('application=tcp-go-echo');
+    assert.ok(echoPods.some((p) => answer.startsWith(`${p.name} : `)), `the answer names the echo pod in public: ${answer}`);
+    // the echo runs only in public: private has no pod of it
+    assert.deepEqual(await priv.readyPods('application=tcp-go-echo'), []);
+  });
+
+  step('10. The topology shows two sites and one live link, private → public', async () => {
     const { page } = wb;
     await timed('topology', async () => {
       await palette(page, 'Skupper: Show Topology');

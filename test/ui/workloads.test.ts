@@ -14,7 +14,12 @@ import { initSite } from '../../src/core/site/kube';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
 import { Kube } from '../cluster/kube';
-import { S, clearToasts, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench } from './harness';
+import { S, clearToasts, commandRuns, contextMenu, openQuickInput, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type QuickInputState, type Server, type Workbench } from './harness';
+
+/** Polls fn until it returns something truthy, or undefined once timeoutMs has passed. */
+async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T | undefined> {
+  return eventually('', timeoutMs, fn).catch(() => undefined);
+}
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 const CONTEXT = 'public';
@@ -77,6 +82,7 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
   });
 
   after(async () => {
+    if (retries.length) console.log(`WORKLOADS MENU RETRIES ${JSON.stringify(retries)}`);
     await wb?.close();
     await server?.stop();
     if (kube && ns) await deleteNamespace(kube, ns).catch(() => undefined);
@@ -122,22 +128,31 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
     });
   const workloadRow = (description = /^port /) => find('tcp-go-echo under Workloads', 5, 'tcp-go-echo', description);
 
-  // right-click a row → item; the menu ignores a click that comes right after it opened, so let it settle
-  const contextMenu = async (what: string, description: RegExp, item: string) => {
-    const { page } = wb;
-    await onRow(what, 5, 'tcp-go-echo', description, async (row) => {
-      await row.click({ button: 'right', timeout: 3000 });
-      await page.locator(S.contextMenu).waitFor({ timeout: 3000 });
-      // a re-render can move the row under the pointer: make sure the menu is the workload's
-      if ((await page.getByRole('menuitem', { name: item, exact: true }).count()) === 0) {
-        await page.keyboard.press('Escape');
-        throw new Error(`no ${item} in the menu`);
-      }
+  // Right-click the workload's row → item, through the harness (which re-finds the row and retries a
+  // missed menu). Each attempt is checked against the extension's log: the command must have started and
+  // must have had its tree item. VS Code's extension host forgets a tree's items when the tree is
+  // refreshed and knows them again only once it has re-read their parents; a click in between runs the
+  // command with no item, and the command then asks which context: that attempt is cancelled and retried.
+  const retries: string[] = [];
+  const onWorkload = (description: RegExp, item: string, command: string, ranOnItem: (q: QuickInputState) => boolean) =>
+    contextMenu(wb.page, async () => (await find('tcp-go-echo under Workloads', 5, 'tcp-go-echo', description, 15_000).catch(() => undefined))?.row, item, {
+      onRetry: (why) => retries.push(`${item}: ${why}`),
+      verify: () => {
+        const run = commandRuns(server, command);
+        return async () => {
+          if (!(await until(10_000, async () => run.started()))) return `${command} did not start`;
+          // it ends (Unexpose asks nothing) or asks something (Expose asks for the port)
+          const asked = await until(30_000, async () => (run.done() || run.failed() ? 'ended' : await openQuickInput(wb.page)));
+          if (run.failed()) throw new Error(`${command} failed:\n${run.log()}`);
+          if (asked === 'ended' || (asked && ranOnItem(asked))) return undefined;
+          if (!asked) throw new Error(`${command} neither ended nor asked anything within 30 s:\n${run.log()}`);
+          await wb.page.keyboard.press('Escape');
+          await until(10_000, async () => run.cancelled());
+          return `${command} ran without its tree item (asked "${asked.placeholder || asked.prompt}")`;
+        };
+      },
     });
-    await page.waitForTimeout(400);
-    await page.getByRole('menuitem', { name: item, exact: true }).first().click();
-    await page.locator(S.contextMenu).waitFor({ state: 'hidden', timeout: 5000 });
-  };
+  const askedForContext = (q: QuickInputState) => /context/i.test(`${q.placeholder} ${q.prompt}`);
 
   step('1. the site has a Workloads folder; expanding it lists tcp-go-echo with its port', async () => {
     const { page } = wb;
@@ -158,7 +173,7 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
   step('2. right-click tcp-go-echo → Expose, accept the inferred port: toast, and the service under the site', async () => {
     const { page } = wb;
     await clearToasts(page);
-    await contextMenu('tcp-go-echo under Workloads', /^port /, 'Expose');
+    await onWorkload(/^port /, 'Expose', 'skupper.expose', (q) => !askedForContext(q) && /deployment\/tcp-go-echo/.test(q.prompt));
     // no context, namespace, kind or name to pick: only the port, filled in from the containerPort
     const box = page.locator(S.quickInputBox);
     await box.waitFor({ state: 'visible', timeout: 30_000 });
@@ -167,14 +182,27 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
     await page.keyboard.press('Enter');
     const msg = await waitToast(page, /exposed/, 60_000);
     assert.match(msg, new RegExp(`deployment/tcp-go-echo exposed as tcp-go-echo \\(port 9090\\) from ${CONTEXT}/${ns}`));
-    // the site's Services folder lists it (open the folder if VS Code kept it closed)
-    await onRow('our site\'s Services folder, open', 4, 'Services', /exposed here/, async (row) => {
-      if ((await row.getAttribute('aria-expanded', { timeout: 3000 })) === 'false') await row.click({ timeout: 3000 });
+    // the site's Services folder lists it (open the folder if VS Code kept it closed; a click that lands
+    // while the tree re-reads can be lost, so look again and click again until it is open)
+    const svc = await eventually('tcp-go-echo under Services', 30_000, async () => {
+      const folder = await rowUnderSite(4, 'Services', /exposed here/);
+      if (folder?.expanded === 'false') await folder.row.click({ timeout: 3000 }).catch(() => undefined);
+      return rowUnderSite(5, 'tcp-go-echo', /exposed here/);
     });
-    const svc = await find('tcp-go-echo under Services', 5, 'tcp-go-echo', /exposed here/);
     assert.match(svc.description, /tcp 9090 · exposed here \(tcp-go-echo\)/);
     // the workload node says so too (its folder is read again on refresh)
     await workloadRow(/exposed as tcp-go-echo/);
     await shot('exposed');
+  });
+
+  step('3. Unexpose from the exposed workload node: toast, the service leaves the site, the node shows its port again', async () => {
+    const { page } = wb;
+    await clearToasts(page);
+    await onWorkload(/exposed as/, 'Unexpose', 'skupper.unexpose', () => false);
+    const msg = await waitToast(page, /no longer exposed/, 60_000);
+    assert.match(msg, new RegExp(`deployment/tcp-go-echo is no longer exposed as tcp-go-echo from ${CONTEXT}/${ns}`));
+    await eventually('service gone from the site', 30_000, async () => !(await rowUnderSite(5, 'tcp-go-echo', /exposed here/)));
+    await workloadRow(/^port 9090$/);
+    await shot('unexposed');
   });
 });

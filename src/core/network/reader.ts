@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { buildSite, LINK_LABEL, SERVICES_CONFIGMAP, SITE_CONFIGMAP, STATUS_CONFIGMAP, type KubeObject, mergeNetwork } from './model';
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, WorkloadRecord } from './types';
 import { readLocalSites } from './local';
-import { listWorkloads } from './workloads';
+import { listWorkloads as listWorkloadsFromApi } from './workloads';
 
 export interface ReaderOptions {
   /** per-context read timeout */
@@ -19,6 +19,18 @@ export interface ReaderOptions {
   log?: (line: string) => void;
   /** read local sites (default true) */
   local?: boolean;
+  /** how long a namespace's workloads stay cached (default 10 s); see readWorkloads */
+  workloadsTtlMs?: number;
+  /** lists a namespace's workloads (default: the API server's Deployments and StatefulSets); for tests */
+  listWorkloads?: (kc: k8s.KubeConfig, namespace: string) => Promise<WorkloadRecord[]>;
+  /** the clock of the workloads cache (default Date.now); for tests */
+  now?: () => number;
+}
+
+/** One read of a namespace's workloads, shared by every caller until it expires. */
+interface WorkloadsRead {
+  at: number;
+  read: Promise<WorkloadRecord[]>;
 }
 
 export class TimeoutError extends Error {}
@@ -61,6 +73,9 @@ export function describeKubeError(e: unknown, server?: string): string {
 }
 
 const isStatus = (e: unknown, code: number) => (e as any)?.code === code || (e as any)?.statusCode === code;
+
+/** The workloads cache key: the server too, so a kubeconfig that moves a context never gets another cluster's list. */
+const workloadsKey = (context: string, namespace: string, server: string | undefined) => [context, namespace, server ?? ''].join('\0');
 
 export interface KubeconfigInfo {
   config: k8s.KubeConfig;
@@ -188,6 +203,7 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
   private watches = new Map<string, AbortController[]>();
   private rereads = new Map<string, NodeJS.Timeout>();
   private emitTimer?: NodeJS.Timeout;
+  private workloads = new Map<string, WorkloadsRead>();
   private disposed = false;
   private generation = 0;
   started = false;
@@ -289,15 +305,49 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
   /**
    * The Deployments and StatefulSets of a namespace, through the context's own client and with the
    * per-context timeout. Rejects with one line a person can act on.
+   *
+   * Cached per context, API server and namespace for `workloadsTtlMs`: the Clusters tree asks again on
+   * every refresh of an open Workloads folder, which is every ~2 s while a router publishes its status.
+   * Concurrent callers share one read. A failed read is not kept, so the next ask tries again.
    */
   async readWorkloads(context: string, namespace: string): Promise<WorkloadRecord[]> {
     if (this.model.contexts.length === 0 && !this.model.kubeconfigError) this.loadContexts();
     const rec = this.model.contexts.find((c) => c.name === context);
     if (!rec) throw new Error(`no context ${context} in the kubeconfig`);
+    const key = workloadsKey(context, namespace, rec.server);
+    const now = this.opts.now?.() ?? Date.now();
+    const cached = this.workloads.get(key);
+    if (cached && now - cached.at < (this.opts.workloadsTtlMs ?? 10_000)) return cached.read;
+    const entry: WorkloadsRead = { at: now, read: this.listWorkloads(context, namespace, rec.server) };
+    this.workloads.set(key, entry);
+    entry.read.catch(() => {
+      // only this read's entry: an invalidation and a newer read may have replaced it meanwhile
+      if (this.workloads.get(key) === entry) this.workloads.delete(key);
+    });
+    return entry.read;
+  }
+
+  /**
+   * Forget cached workloads (of one namespace, of a context, or all), so the next read asks the API
+   * server: after the person asked for a refresh, or changed a workload (expose, unexpose).
+   */
+  invalidateWorkloads(context?: string, namespace?: string): void {
+    if (context === undefined) {
+      this.workloads.clear();
+      return;
+    }
+    for (const key of [...this.workloads.keys()]) {
+      const [c, ns] = key.split('\0');
+      if (c === context && (namespace === undefined || ns === namespace)) this.workloads.delete(key);
+    }
+  }
+
+  private async listWorkloads(context: string, namespace: string, server: string | undefined): Promise<WorkloadRecord[]> {
+    const list = this.opts.listWorkloads ?? listWorkloadsFromApi;
     try {
-      return await withTimeout(listWorkloads(this.clientFor(context), namespace), this.opts.timeoutMs ?? 5000, 'the API server');
+      return await withTimeout(list(this.clientFor(context), namespace), this.opts.timeoutMs ?? 5000, 'the API server');
     } catch (e) {
-      throw new Error(describeKubeError(e, rec.server));
+      throw new Error(describeKubeError(e, server));
     }
   }
 
@@ -379,6 +429,7 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     for (const name of [...this.watches.keys()]) this.stopWatches(name);
     for (const t of this.rereads.values()) clearTimeout(t);
     if (this.emitTimer) clearTimeout(this.emitTimer);
+    this.workloads.clear();
     this.removeAllListeners();
   }
 }

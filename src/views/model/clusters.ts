@@ -1,7 +1,7 @@
 // Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services,
 // workloads (lazy: see ./workloads.ts).
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, SiteService } from '../../core/network/types';
-import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc } from './nodes';
+import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc, agoCoarse } from './nodes';
 import { workloadsFolderNode } from './workloads';
 
 export function clusterRoots(model: ClusterModel, network?: NetworkStatus): NodeDesc[] {
@@ -113,7 +113,7 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     ref,
     children: site.links.map((l) => {
       const remote = l.remoteSiteName ?? (l.remoteSiteId ? network?.sites.find((s) => s.id === l.remoteSiteId)?.name : undefined);
-      const since = ago(l.since);
+      const since = agoCoarse(l.since);
       return {
         id: `${id}/${l.incoming ? 'in' : 'link'}/${encodeURIComponent(l.name)}`,
         label: l.incoming ? `from ${remote ?? l.name}` : l.name,

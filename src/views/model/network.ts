@@ -1,6 +1,6 @@
 // Links and Services views (network-wide) and the status bar text, from the merged NetworkStatus.
 import type { NetworkStatus } from '../../core/network/types';
-import { Ctx, STATE_ICON, ago, formatBytes, type NodeDesc } from './nodes';
+import { Ctx, STATE_ICON, ago, formatBytes, type NodeDesc, agoCoarse } from './nodes';
 import { linkTooltip } from './clusters';
 
 export function linkRoots(net: NetworkStatus): NodeDesc[] {
@@ -8,7 +8,7 @@ export function linkRoots(net: NetworkStatus): NodeDesc[] {
   return net.links.map((l) => {
     const from = name(l.fromSiteId) ?? l.fromSiteId;
     const to = l.toSiteName ?? name(l.toSiteId) ?? '?';
-    const since = ago(l.since);
+    const since = agoCoarse(l.since);
     const site = net.sites.find((s) => s.id === l.fromSiteId);
     return {
       id: `net/link/${encodeURIComponent(l.fromSiteId)}/${encodeURIComponent(l.name)}`,

@@ -102,6 +102,17 @@ export function ago(iso: string | undefined, now = Date.now()): string | undefin
   return `${Math.round(s / 86400)}d`;
 }
 
+/**
+ * How long, for a row's description: nothing under a minute, then minutes, hours, days. Coarse on
+ * purpose: a description that changes every second makes the tree refresh every second (tooltips
+ * carry the exact time).
+ */
+export function agoCoarse(iso: string | undefined, now = Date.now()): string | undefined {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(t) || now - t < 60_000) return undefined;
+  return ago(iso, now);
+}
+
 export function formatBytes(n: number | undefined): string | undefined {
   if (n === undefined) return undefined;
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

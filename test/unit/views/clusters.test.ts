@@ -149,3 +149,17 @@ describe('services reachable through service sync', () => {
     assert.equal(s.links[0]!.state, 'up');
   });
 });
+
+describe('row descriptions stay still', () => {
+  it('a link\'s age shows from one minute on, in minutes, so rows do not change every second', () => {
+    const now = Date.now();
+    const m = model();
+    const priv = m.contexts[1]!.namespaces[1]!.site!;
+    priv.links = [{ name: 'link1', cost: 1, state: 'up', remoteSiteName: 'pub', since: new Date(now - 20_000).toISOString() }];
+    const desc = () => findNode(clusterRoots(m), (n) => n.ref.link === 'link1')!.at(-1)!.description;
+    assert.equal(desc(), 'up · → pub · cost 1');
+    priv.links[0]!.since = new Date(now - 5 * 60_000).toISOString();
+    assert.equal(desc(), 'up · → pub · cost 1 · for 5m');
+    assert.match(findNode(clusterRoots(m), (n) => n.ref.link === 'link1')!.at(-1)!.tooltip!, /Since: /);
+  });
+});
