@@ -6,9 +6,10 @@
 //
 // On Kubernetes the services module watches the services ConfigMap and the pods of the namespace
 // (a change triggers a reconcile at once; a 10 s poll is the safety net), and the publisher writes
-// network.json and events.json. A local site (no kube client) still learns the network's services
-// and gets listeners for them; its network.json goes into its folder.
-import { type FSWatcher, watch, writeFileSync } from 'node:fs';
+// network.json and events.json. A local (laptop) site has no kube client: it reads its own services
+// and forwards from its folder (service/local.ts), learns the network's services, listens only where it
+// forwards, and writes its network.json into its folder.
+import { type FSWatcher, renameSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from '../kube/client';
 import { type WatchHandle, watchWithReconnect } from '../kube/watch';
@@ -16,9 +17,12 @@ import { SERVICES_CONFIGMAP } from '../service/definition';
 import { LOCAL_FORWARDS_FILE, LOCAL_SERVICES_FILE, readLocalServices } from '../service/local';
 import { CLAIMS_PORT, HEALTH_PORT } from '../site/names';
 import type { AgentContext, AgentModule, AgentRouter } from './agent';
-import { NETWORK_KEY } from './networkStatus';
+import { NETWORK_KEY, sameStatus } from './networkStatus';
 import { type KubeLike, type RouterLike, ServicesModule } from './servicesModule';
 import { NetworkStatusPublisher, SiteEventRecorder, type StatusKube } from './statusPublisher';
+
+/** A laptop site's network.json is rewritten at least this often when nothing changed (lastSeen times). */
+const LOCAL_REPUBLISH_MS = 30_000;
 
 /** The event recorder of a Kubernetes site: bounded log → events.json, and Kubernetes Events. */
 export function siteEventRecorder(client: KubeClient, component: string, echo?: (line: string) => void): SiteEventRecorder {
@@ -111,10 +115,18 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
         await publisher.start();
       } else {
         // Local site: the folder is ctx.namespace.
+        // Like the Kubernetes publisher: write when something other than the timestamps changed, or
+        // every 30 s (lastSeen times); whole, through a rename, so a reader never sees half a file.
+        let last: { status: ReturnType<typeof buildSnapshot>; events: string; at: number } | undefined;
         const write = () => {
           try {
-            const status = { ...buildSnapshot(s), events: ctx.events.events() };
-            writeFileSync(join(ctx.namespace, NETWORK_KEY), JSON.stringify(status, null, 2));
+            const status = buildSnapshot(s);
+            const events = JSON.stringify(ctx.events.events());
+            if (last && sameStatus(last.status, status) && last.events === events && Date.now() - last.at < LOCAL_REPUBLISH_MS) return;
+            const file = join(ctx.namespace, NETWORK_KEY);
+            writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, events: JSON.parse(events) }, null, 2));
+            renameSync(`${file}.tmp`, file);
+            last = { status, events, at: Date.now() };
           } catch {
             // The folder may be gone (site deleted).
           }
