@@ -34,10 +34,12 @@ const demoHome = join(cache, 'demo');
 const env = { ...process.env, VAN_LOCAL_HOME: demoHome, VAN_PROJECT_ROOT: root };
 const testKubeconfig = join(root, '.van-test', 'kubeconfig');
 if (existsSync(testKubeconfig)) env.KUBECONFIG = testKubeconfig;
+let demoUp = false;
 if (existsSync(join(root, 'dist', 'router.js')) && !process.env.VAN_START_NO_DEMO) {
   console.log(`start: local demo network in ${demoHome}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ui/demo.mts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (r.status !== 0) console.log('start: the demo network did not come up (see above); starting without it');
+  demoUp = r.status === 0;
+  if (!demoUp) console.log('start: the demo network did not come up (see above); starting without it');
 }
 
 const dir = join(cache, 'start');
@@ -63,7 +65,25 @@ for (let i = 0; !(await healthy()); i++) {
   if (i > 240 || cs.exitCode !== null) throw new Error('code-server did not start');
   await new Promise((r) => setTimeout(r, 250));
 }
+// The demo network carries something real: code-server itself, exposed from demo-hub (a port of this
+// machine) and forwarded by demo-laptop to a port of its own (see the laptop sites in the Clusters view).
+let viaVan;
+if (demoUp) {
+  const van = (...args) => spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { cwd: root, env, encoding: 'utf8' });
+  const exposed = van('expose', 'host/127.0.0.1', '--address', 'code-server', '--port', String(port), '--site-name', 'demo-hub');
+  van('unforward', 'code-server', '--site-name', 'demo-laptop');
+  const local = await new Promise((res) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+  const forwarded = exposed.status === 0 ? van('forward', 'code-server', String(local), '--site-name', 'demo-laptop') : exposed;
+  if (forwarded.status === 0) viaVan = local;
+  else console.log(`start: the demo could not carry code-server: ${(forwarded.stderr || forwarded.stdout).trim()}`);
+}
 console.log(`\nSkupper in VS Code: http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
+if (viaVan) console.log(`The same, through the demo network (demo-laptop → demo-hub): http://127.0.0.1:${viaVan}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
 console.log(`KUBECONFIG=${env.KUBECONFIG ?? '(default)'}  VAN_LOCAL_HOME=${demoHome}\nCtrl+C to stop.`);
 const stop = () => {
   cs.kill();
