@@ -47,14 +47,31 @@ async function waitFor(ext: Ext, t: Target, pred: () => boolean, timeoutMs: numb
   return pred();
 }
 
+/**
+ * How other sites reach the new one, like `van init --ingress`: the setting skupper.defaultIngress comes
+ * first (Enter takes it); "links out only" is the tutorial's private cluster, which opens no port.
+ */
+async function pickIngress(site: string): Promise<string> {
+  const choices = [
+    { id: 'loadbalancer', label: 'Accepts links', description: 'loadbalancer', detail: 'Other sites link to this one through a LoadBalancer Service (e.g. a public cluster)' },
+    { id: 'none', label: 'Links out only', description: 'none', detail: 'Opens no port: this site links to others, none link to it (e.g. a private cluster)' },
+    { id: 'nodeport', label: 'Accepts links on a NodePort', description: 'nodeport', detail: 'For clusters without LoadBalancers (the nodes\' address must be reachable)' },
+  ];
+  const preferred = cfg().get<string>('defaultIngress', 'loadbalancer');
+  // nodeport needs the nodes' address, which the extension cannot ask the cluster for: offered only when chosen in the settings
+  const items = [...choices.filter((c) => c.id === preferred), ...choices.filter((c) => c.id !== preferred && c.id !== 'nodeport')].map((c) => (c.id === preferred ? { ...c, description: `${c.description} · default (skupper.defaultIngress)` } : c));
+  return need(await vscode.window.showQuickPick(items, { placeHolder: `How do other sites reach the site in ${site}?`, ignoreFocusOut: true })).id;
+}
+
 async function init(ext: Ext, node?: NodeDesc): Promise<void> {
   await ext.ensureStarted();
   const t = await targetOf(ext.reader, node, { withoutSite: true, placeHolder: 'Context to initialize a site in' });
   if (siteAt(ext.reader, t)) throw new UserError(`${where(t)} already has a site (${siteAt(ext.reader, t)!.name})`);
+  const ingress = await pickIngress(where(t));
   await withProgress(`Initializing site in ${where(t)}`, async (report, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
-    const msg = await adapter.init(t, { ingress: cfg().get('defaultIngress'), routerImage: cfg().get('routerImage') }, report, controller.signal);
+    const msg = await adapter.init(t, { ingress, routerImage: cfg().get('routerImage') }, report, controller.signal);
     await ext.refresh(t.context);
     void vscode.window.showInformationMessage(msg || `Site initialized in ${where(t)}`);
   }, true);

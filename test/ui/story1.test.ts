@@ -130,12 +130,18 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
 
   const ingressOf = async (site: SiteUnderTest) => (await site.kube.get(`${site.ns}/configmaps/skupper-site`)).body?.data?.ingress;
 
-  const initSiteFromPalette = async (ctx: 'public' | 'private', ns: string) => {
+  // the ingress question offers the setting skupper.defaultIngress first: Enter takes it
+  const initSiteFromPalette = async (ctx: 'public' | 'private', ns: string, ingress: RegExp) => {
     const { page } = wb;
     await clearToasts(page);
     await timed(`init-${ctx}`, async () => {
       await palette(page, 'Skupper: Initialize Site', () => (ctx === 'public' ? shot('palette-init') : Promise.resolve()));
       await quickPick(page, new RegExp(`^${ctx}$`));
+      const first = page.locator(S.quickRow).first();
+      await eventually('the ingress question', 30_000, async () => /default \(skupper\.defaultIngress\)/.test(await first.innerText({ timeout: 2000 })));
+      assert.match(await first.innerText(), ingress, 'the setting\'s ingress comes first');
+      await shot(`init-${ctx}-ingress`);
+      await page.keyboard.press('Enter');
       const msg = await waitToast(page, /initialized/, 180_000);
       assert.match(msg, new RegExp(`${ctx}/${ns}`));
     });
@@ -145,7 +151,7 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
   };
 
   step('2. Initialize Site in public from the palette: it accepts links (the default ingress)', async () => {
-    await initSiteFromPalette('public', pubNs);
+    await initSiteFromPalette('public', pubNs, /^Accepts links/);
     assert.equal(await ingressOf(pub), 'loadbalancer');
   });
 
@@ -182,7 +188,7 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
   });
 
   step('4. Initialize Site in private from the palette: no ingress, it only links out', async () => {
-    await initSiteFromPalette('private', privNs);
+    await initSiteFromPalette('private', privNs, /^Links out only/);
     assert.equal(await ingressOf(priv), 'none');
   });
 
