@@ -60,6 +60,8 @@ export interface AgentModule<R extends AgentRouter = AgentRouter> {
   name: string;
   start(ctx: AgentContext<R>): Promise<void> | void;
   stop(): Promise<void> | void;
+  /** Why the router should not be called ready yet (e.g. the services of linked sites not heard), or undefined. */
+  notReady?(): string | undefined;
 }
 
 export interface AgentOptions<R extends AgentRouter = AgentRouter> {
@@ -274,9 +276,19 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
     }
   }
 
+  /** undefined when ready; else why not ('' when there is nothing to say). */
+  notReadyReason(): string | undefined {
+    if (!this.ready) return this.lastError ?? '';
+    for (const m of this.started) {
+      const why = m.notReady?.();
+      if (why) return `${m.name}: ${why}`;
+    }
+    return undefined;
+  }
+
   status(): Record<string, unknown> {
     return {
-      ready: this.ready,
+      ready: this.notReadyReason() === undefined,
       platform: this.o.store.platform,
       site: this.site ?? null,
       links: this.links.map((l) => l.name),
@@ -295,7 +307,10 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
         res.end(body);
       };
       if (path === '/healthz') return send(200, 'ok\n');
-      if (path === '/readyz') return this.ready ? send(200, 'ready\n') : send(503, `not ready${this.lastError ? `: ${this.lastError}` : ''}\n`);
+      if (path === '/readyz') {
+        const why = this.notReadyReason();
+        return why === undefined ? send(200, 'ready\n') : send(503, `not ready${why ? `: ${why}` : ''}\n`);
+      }
       if (path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
       send(404, 'not found\n');
     });

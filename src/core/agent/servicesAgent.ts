@@ -91,6 +91,7 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
       if (!client) folderWatch = watchFolder(ctx.namespace, () => services?.trigger());
       await services.start();
     },
+    notReady: () => services?.notReady(),
     async stop() {
       for (const w of watches) w.stop();
       watches = [];

@@ -95,12 +95,15 @@ export interface ServicesModuleOptions {
   pollIntervalMs?: number;
   /** Skip Kubernetes Services (local sites). */
   manageServices?: boolean;
+  /** How long after start `notReady` may hold the router back at most (default 10 s). */
+  readyGraceMs?: number;
   /** A laptop site's own services and forwards (its folder's services.json and forwards.json). */
   readLocal?: () => Promise<{ definitions: ServiceDefinition[]; forwards: ForwardSpec[]; errors: { file: string; key: string; reason: string }[] }>;
   now?: () => number;
 }
 
 const SITE_CONFIGMAP = 'skupper-site';
+const READY_GRACE_MS = 10_000;
 const ROUTER_DEPLOYMENT = 'skupper-router';
 
 function podInfo(pod: any): PodInfo {
@@ -233,6 +236,28 @@ export class ServicesModule extends EventEmitter {
     const answer = Promise.all(checks).then((r) => r.some(Boolean));
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1500).unref?.());
     return Promise.race([answer, timeout]);
+  }
+
+  /**
+   * Why this router should not take traffic yet, or undefined: a link of its own still coming up for the
+   * first time, or a site it reaches whose services it has not heard (its listeners and Services would
+   * miss them: a new replica would refuse connections for a moment). Never longer than `readyGraceMs`
+   * after start, so a silent or unreachable site cannot hold the router back.
+   */
+  notReady(): string | undefined {
+    if (this.stopped || this.now() - this.startedAt > (this.o.readyGraceMs ?? READY_GRACE_MS)) return undefined;
+    let st: ReturnType<RouterLike['status']>;
+    try {
+      st = this.o.router.status();
+    } catch {
+      return undefined;
+    }
+    const coming = st.connections.filter((c) => c.direction === 'outgoing' && (c.role === 'inter-router' || c.role === 'edge') && c.state === 'connecting' && !c.lastError);
+    if (coming.length) return `link ${coming.map((c) => c.name ?? c.remoteSiteName ?? '?').join(', ')} is coming up`;
+    const heard = new Set(this.remote.announcements().map((a) => a.site.id));
+    const unheard = [...new Set(st.routers.map((r) => r.siteId).filter((id) => id && id !== this.o.siteId && !heard.has(id)))];
+    if (unheard.length) return `waiting for the services of ${unheard.length} site(s) it reaches`;
+    return undefined;
   }
 
   /** Local definitions as last read. */

@@ -108,4 +108,20 @@ describe('SiteAgent', () => {
     assert.equal((await fetch(`http://127.0.0.1:${agent.healthPort()}/readyz`)).status, 200);
     await agent.stop();
   });
+
+  test('answers not ready while a module says why (e.g. linked sites not heard yet), with the reason', async () => {
+    const store = new FakeStore();
+    let why: string | undefined = 'waiting for the services of 1 site(s) it reaches';
+    const agent = new SiteAgent({ store, startRouter: async (c) => new FakeRouter(c), namespace: 'w', health: { host: '127.0.0.1', port: 0 }, site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } }, log: () => undefined });
+    agent.addModule({ name: 'services', start: () => undefined, stop: () => undefined, notReady: () => why });
+    await agent.start();
+    const res = await fetch(`http://127.0.0.1:${agent.healthPort()}/readyz`);
+    assert.equal(res.status, 503);
+    assert.equal(await res.text(), 'not ready: services: waiting for the services of 1 site(s) it reaches\n');
+    assert.equal(agent.status().ready, false);
+    why = undefined;
+    assert.equal((await fetch(`http://127.0.0.1:${agent.healthPort()}/readyz`)).status, 200);
+    assert.equal(agent.status().ready, true);
+    await agent.stop();
+  });
 });

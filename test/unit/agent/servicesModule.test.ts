@@ -137,3 +137,33 @@ describe('services module after a restart', () => {
     await m.stop();
   });
 });
+
+describe('readiness: a router waits (briefly) for its links and for the services of the sites it reaches', () => {
+  test('link coming up, then a site not heard, then ready; never longer than the grace time', async () => {
+    const join = bus();
+    let clock = 1_000_000;
+    const base = join('r');
+    let status = { id: 'r', mode: 'interior' as const, connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1 }] as any[], routers: [] as { id: string; siteId: string }[], tcpListeners: [], tcpConnectors: [] };
+    const router = { ...base, status: () => status };
+    const m = new ServicesModule({ namespace: 'ns', siteId: 'me', siteName: 'me', router, applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6, readyGraceMs: 10_000, now: () => clock });
+    await m.start();
+    assert.equal(m.notReady(), 'link link1 is coming up');
+    // a link that failed does not hold the router back (it may never come up)
+    status.connections[0].lastError = 'connection refused';
+    assert.equal(m.notReady(), undefined);
+    status.connections[0] = { ...status.connections[0], state: 'up', lastError: undefined };
+    status = { ...status, routers: [{ id: 'r', siteId: 'me' }, { id: 'p', siteId: 'pub' }] };
+    assert.equal(m.notReady(), 'waiting for the services of 1 site(s) it reaches');
+    // the other site announces: heard
+    const pub = new ServicesModule({ namespace: 'ns', siteId: 'pub', siteName: 'public', router: join('p'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
+    await pub.start();
+    assert.equal(m.notReady(), undefined);
+    // a site never heard stops mattering after the grace time
+    status = { ...status, routers: [...status.routers, { id: 'e', siteId: 'east' }] };
+    assert.match(m.notReady() ?? '', /waiting for the services of 1 site/);
+    clock += 10_001;
+    assert.equal(m.notReady(), undefined);
+    await pub.stop();
+    await m.stop();
+  });
+});
