@@ -154,6 +154,7 @@ export class ServicesModule extends EventEmitter {
   private stopped = false;
   private siteUid?: string;
   private lastError = '';
+  private readyOnce = false;
 
   constructor(private readonly o: ServicesModuleOptions) {
     super();
@@ -242,9 +243,16 @@ export class ServicesModule extends EventEmitter {
    * Why this router should not take traffic yet, or undefined: a link of its own still coming up for the
    * first time, or a site it reaches whose services it has not heard (its listeners and Services would
    * miss them: a new replica would refuse connections for a moment). Never longer than `readyGraceMs`
-   * after start, so a silent or unreachable site cannot hold the router back.
+   * after start, so a silent or unreachable site cannot hold the router back; and only until the first
+   * time it is ready: a link added later must not take a serving router (and its claims port) away.
    */
   notReady(): string | undefined {
+    const why = this.readyOnce ? undefined : this.whyNotReady();
+    if (why === undefined) this.readyOnce = true;
+    return why;
+  }
+
+  private whyNotReady(): string | undefined {
     if (this.stopped || this.now() - this.startedAt > (this.o.readyGraceMs ?? READY_GRACE_MS)) return undefined;
     let st: ReturnType<RouterLike['status']>;
     try {

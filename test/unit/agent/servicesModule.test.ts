@@ -148,22 +148,29 @@ describe('readiness: a router waits (briefly) for its links and for the services
     const m = new ServicesModule({ namespace: 'ns', siteId: 'me', siteName: 'me', router, applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6, readyGraceMs: 10_000, now: () => clock });
     await m.start();
     assert.equal(m.notReady(), 'link link1 is coming up');
-    // a link that failed does not hold the router back (it may never come up)
-    status.connections[0].lastError = 'connection refused';
-    assert.equal(m.notReady(), undefined);
-    status.connections[0] = { ...status.connections[0], state: 'up', lastError: undefined };
+    status.connections[0] = { ...status.connections[0], state: 'up' };
     status = { ...status, routers: [{ id: 'r', siteId: 'me' }, { id: 'p', siteId: 'pub' }] };
     assert.equal(m.notReady(), 'waiting for the services of 1 site(s) it reaches');
     // the other site announces: heard
     const pub = new ServicesModule({ namespace: 'ns', siteId: 'pub', siteName: 'public', router: join('p'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
     await pub.start();
     assert.equal(m.notReady(), undefined);
-    // a site never heard stops mattering after the grace time
-    status = { ...status, routers: [...status.routers, { id: 'e', siteId: 'east' }] };
-    assert.match(m.notReady() ?? '', /waiting for the services of 1 site/);
-    clock += 10_001;
+    // once ready, a link added later (coming up, a site not heard) does not take the router away
+    status = { ...status, connections: [...status.connections, { name: 'link2', role: 'inter-router', direction: 'outgoing', state: 'connecting', since: '', cost: 1 }], routers: [...status.routers, { id: 'e', siteId: 'east' }] };
     assert.equal(m.notReady(), undefined);
     await pub.stop();
+    await m.stop();
+  });
+
+  test('a link that failed does not hold the router back, nor a site never heard after the grace time', async () => {
+    let clock = 1_000_000;
+    const status = { id: 'r', mode: 'interior' as const, connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1, lastError: 'connection refused' }] as any[], routers: [] as { id: string; siteId: string }[], tcpListeners: [], tcpConnectors: [] };
+    const m = new ServicesModule({ namespace: 'ns', siteId: 'me', siteName: 'me', router: { ...bus()('r'), status: () => status }, applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6, readyGraceMs: 10_000, now: () => clock });
+    await m.start();
+    status.routers = [{ id: 'e', siteId: 'east' }];
+    assert.match(m.notReady() ?? '', /waiting for the services of 1 site/, 'the failed link is no reason; the unheard site is');
+    clock += 10_001;
+    assert.equal(m.notReady(), undefined);
     await m.stop();
   });
 });
