@@ -28,6 +28,11 @@ function statusText(s: SiteStatus, where: string): string {
   return lines.join('\n');
 }
 
+/** Events as the Show Events document lists them, one a line, oldest first. */
+function eventsText(events: SiteEvent[]): string {
+  return events.length === 0 ? 'No events yet.' : events.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+}
+
 export class NotAvailable extends UserError {
   constructor(what: string) {
     super(`${what}: not available yet in this version`);
@@ -213,7 +218,7 @@ export const adapter: Adapter = {
       const published = readLocalPublished(t.local.dir);
       if (!published) return `No events yet: the router of laptop site ${t.local.name} has not published its status (is it running? Start Laptop Site).`;
       const list = parseEvents(JSON.stringify(published.events));
-      return list.length === 0 ? 'No events yet.' : list.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+      return eventsText(list);
     }
     const api = client(t);
     await readServicesConfigMap(api);
@@ -238,7 +243,7 @@ export const adapter: Adapter = {
       // events are best effort
     }
     const all = mergeEvents(own, kube);
-    return all.length === 0 ? 'No events yet.' : all.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+    return eventsText(all);
   },
   async startLocal(name, progress) {
     const dir = localSiteDir(name);

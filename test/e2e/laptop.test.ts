@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { projectRoot } from '../cluster/paths';
+import { freePort, refused } from '../net';
 import { SiteUnderTest, Timings, controlPlane, eventually, tcpExchange, tokenDir, uniqueName, type VanResult } from './helpers';
 
 const timings = new Timings('laptop');
@@ -37,25 +38,6 @@ async function must(...args: string[]): Promise<string> {
   const r = await laptop(...args);
   assert.equal(r.code, 0, `van ${args.join(' ')} (laptop) exited ${r.code}: ${r.err}`);
   return r.out;
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
 }
 
 before(async () => {
@@ -127,7 +109,7 @@ test('laptop: reaches public\'s echo through a forwarded local port, and exposes
 
     // unforward closes the local port; unexpose removes public's Service.
     await must('unforward', 'tcp-go-echo', '--site-name', SITE);
-    await eventually('the forwarded port closed', 30_000, async () => ((await refused(port)) ? true : undefined));
+    await eventually('the forwarded port closed', 30_000, async () => ((await refused('127.0.0.1', port)) ? true : undefined));
     t0 = Date.now();
     await must('unexpose', 'host/127.0.0.1', '--site-name', SITE);
     await eventually('laptop-db Service gone from public', 60_000, async () => ((await pub.service('laptop-db')) ? undefined : true));

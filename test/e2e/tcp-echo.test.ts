@@ -3,28 +3,13 @@
 // its endpoint (the router pod) and gets its line back upper-cased with the pod name. The private
 // router never listens for other routers: its link is outgoing only.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Timings, publicAndPrivate, eventually, tcpExchange, tokenDir } from './helpers';
+import { refused } from '../net';
 
 const timings = new Timings('tcp-echo');
 const cast = publicAndPrivate('echo', timings);
-
-function refused(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.setTimeout(2000, () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
-}
 
 test('tcp-echo: a private site reaches a public echo server through the VAN', { timeout: 240_000 }, async (t) => {
   try {

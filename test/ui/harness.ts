@@ -5,11 +5,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
+
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { freePort } from '../net';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CS_VERSION = '4.100.3';
@@ -33,14 +35,6 @@ export function buildExtension(): void {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('build failed');
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 const healthy = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -196,6 +190,30 @@ export async function openWorkbench(server: Server, opts: { folder?: string; wid
       await browser.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * A person's walk, as dependent steps: after a failure the rest are skipped, and the failure leaves a
+ * screenshot `<prefix>-FAILED-<step>.png`; `shot(name)` numbers the walk's screenshots in order
+ * (test-output/ui/<prefix>-NN-<name>.png).
+ */
+export function walk(prefix: string, workbench: () => Workbench | undefined): { step: (name: string, fn: () => Promise<void>) => void; shot: (name: string) => Promise<string> } {
+  let shots = 0;
+  let failed = false;
+  const shot = (name: string) => workbench()!.shot(`${prefix}-${String(++shots).padStart(2, '0')}-${name}`);
+  const step = (name: string, fn: () => Promise<void>) => {
+    it(name, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        await workbench()?.shot(`${prefix}-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
+        throw e;
+      }
+    });
+  };
+  return { step, shot };
 }
 
 /** A tree row in the side bar by its visible label (exact). */

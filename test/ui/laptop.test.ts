@@ -5,10 +5,10 @@
 // stop forwarding. Screenshots: test-output/ui/laptop-*.png.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Locator } from 'playwright-core';
 import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../src/core/kube/client';
@@ -21,7 +21,8 @@ import { tokenYaml } from '../../src/core/token/token';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
 import { Kube } from '../cluster/kube';
-import { S, clearToasts, fileDialog, openSkupper, openWorkbench, quickInput, quickPick, setPaneExpanded, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench } from './harness';
+import { freePort, refused } from '../net';
+import { S, clearToasts, fileDialog, openSkupper, openWorkbench, quickInput, quickPick, setPaneExpanded, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench, walk } from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 const CONTEXT = 'public';
@@ -41,25 +42,6 @@ const echoDeployment = (ns: string) => ({
   },
 });
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.on('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
-}
-
 describe('Laptop site: start, link, forward a service to a local port, expose a local port', { skip, timeout: 420_000 }, () => {
   let server: Server;
   let wb: Workbench;
@@ -70,20 +52,7 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
   let db: NetServer;
   let dbPort = 0;
   let forwardPort = 0;
-  let shots = 0;
-  const shot = (name: string) => wb.shot(`laptop-${String(++shots).padStart(2, '0')}-${name}`);
-  let failed = false;
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        await wb?.shot(`laptop-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
-        throw e;
-      }
-    });
+  const { step, shot } = walk('laptop', () => wb);
 
   before(async () => {
     const cp = await ensureControlPlane({ clusters: [CONTEXT] });
@@ -282,7 +251,7 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     await menu('tcp-go-echo', () => row('tcp-go-echo', 4, /→ 127\.0\.0\.1/), 'Stop Forwarding', async () => (await page.locator(S.toastDone).filter({ hasText: /no longer forwarded/ }).count()) > 0);
     await waitToast(page, /tcp-go-echo is no longer forwarded/, 30_000);
     await row('tcp-go-echo', 4, /not forwarded/).waitFor({ timeout: 30_000 });
-    await eventually('the forwarded port closed', 30_000, async () => ((await refused(forwardPort)) ? true : undefined));
+    await eventually('the forwarded port closed', 30_000, async () => ((await refused('127.0.0.1', forwardPort)) ? true : undefined));
     await shot('unforwarded');
   });
 });

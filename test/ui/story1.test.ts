@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { Kube } from '../cluster/kube';
 import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
 import { SiteUnderTest } from '../e2e/helpers';
-import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickInput, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench } from './harness';
+import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickInput, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench, walk } from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 
@@ -62,21 +62,8 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
   let pub: SiteUnderTest;
   let priv: SiteUnderTest;
   const times: Record<string, number> = {};
-  let shots = 0;
-  const shot = async (name: string) => wb.shot(`story1-${String(++shots).padStart(2, '0')}-${name}`);
-  let failed = false;
   // each step depends on the one before: after a failure the rest are skipped, with a screenshot
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        await wb?.shot(`story1-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
-        throw e;
-      }
-    });
+  const { step, shot } = walk('story1', () => wb);
 
   before(async () => {
     const cp = await ensureControlPlane({ clusters: ['public', 'private'] });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Locator } from 'playwright-core';
 import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../src/core/kube/client';
@@ -14,7 +14,7 @@ import { initSite } from '../../src/core/site/kube';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
 import { Kube } from '../cluster/kube';
-import { S, clearToasts, commandRuns, contextMenu, openQuickInput, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type QuickInputState, type Server, type Workbench } from './harness';
+import { S, clearToasts, commandRuns, contextMenu, openQuickInput, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type QuickInputState, type Server, type Workbench, walk } from './harness';
 
 /** Polls fn until it returns something truthy, or undefined once timeoutMs has passed. */
 async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T | undefined> {
@@ -43,20 +43,7 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
   let wb: Workbench;
   let kube: Kube;
   let ns: string;
-  let shots = 0;
-  const shot = (name: string) => wb.shot(`workloads-${String(++shots).padStart(2, '0')}-${name}`);
-  let failed = false;
-  const step = (name: string, fn: () => Promise<void>) =>
-    it(name, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        await wb?.shot(`workloads-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
-        throw e;
-      }
-    });
+  const { step, shot } = walk('workloads', () => wb);
 
   before(async () => {
     const cp = await ensureControlPlane({ clusters: [CONTEXT] });

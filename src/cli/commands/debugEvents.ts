@@ -9,6 +9,8 @@ import { readLocalPublished, readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
 
+const eventsTable = (events: SiteEvent[]) => table(['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message]));
+
 export const debugEventsCommand: CliCommand = {
   path: ['debug', 'events'],
   usage: 'debug events [--platform kubernetes|local] [--site-name N]',
@@ -20,7 +22,7 @@ export const debugEventsCommand: CliCommand = {
     if (target.platform === 'local') {
       if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}`);
       const events = parseEvents(JSON.stringify(readLocalPublished(target.dir)?.events ?? []));
-      report(io, globals, events, () => (events.length === 0 ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})` : table(['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message]))));
+      report(io, globals, events, () => (events.length === 0 ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})` : eventsTable(events)));
       return;
     }
     const api = serviceApiFor(globals);
@@ -49,7 +51,7 @@ export const debugEventsCommand: CliCommand = {
     report(io, globals, events, () =>
       events.length === 0
         ? 'No events yet.'
-        : table(['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message])),
+        : eventsTable(events),
     );
   },
 };

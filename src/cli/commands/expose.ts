@@ -2,17 +2,15 @@
 // van expose host/HOST --address A --port P [--target-port T] [--site-name N]   (a laptop site)
 import { parseHostTarget, parseWorkload, type ParsedArgs } from '../args';
 import { type CliCommand, type CliIO, type GlobalOptions, report } from '../command';
-import { UsageError, UserError } from '../../core/errors';
+import { UsageError } from '../../core/errors';
 import { serviceApiFor } from '../../core/service/api';
 import { expose } from '../../core/service/expose';
 import { exposeHost } from '../../core/service/local';
-import { readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 
 function exposeLocal(args: ParsedArgs, globals: GlobalOptions, io: CliIO, host: string): void {
   const target = siteTarget(args, globals, 'local');
   if (target.platform !== 'local') throw new UsageError('host targets are for laptop sites: add --platform local --site-name N');
-  if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}: create it with \`van init --platform local --site-name ${target.name}\``);
   const def = exposeHost(target.dir, {
     host,
     address: args.flags.address as string,

@@ -2,15 +2,13 @@
 // this machine (a laptop site listens only where asked). van unforward ADDRESS removes it.
 import type { ParsedArgs } from '../args';
 import { type CliCommand, type GlobalOptions, report } from '../command';
-import { UsageError, UserError } from '../../core/errors';
+import { UsageError } from '../../core/errors';
 import { forwardService, unforwardService } from '../../core/service/local';
-import { readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 
 function laptopSite(args: ParsedArgs, globals: GlobalOptions): { name: string; dir: string } {
   const target = siteTarget(args, globals, 'local');
   if (target.platform !== 'local') throw new UsageError('forward is for laptop sites (a cluster site makes a Service for every network service by itself)');
-  if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}: create it with \`van init --platform local --site-name ${target.name}\``);
   return target;
 }
 

@@ -122,10 +122,11 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
         const write = () => {
           try {
             const status = buildSnapshot(s);
-            const events = JSON.stringify(ctx.events.events());
+            const list = ctx.events.events();
+            const events = JSON.stringify(list);
             if (last && sameStatus(last.status, status) && last.events === events && Date.now() - last.at < LOCAL_REPUBLISH_MS) return;
             const file = join(ctx.namespace, NETWORK_KEY);
-            writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, events: JSON.parse(events) }, null, 2));
+            writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, events: list }, null, 2));
             renameSync(`${file}.tmp`, file);
             last = { status, events, at: Date.now() };
           } catch {

@@ -324,7 +324,7 @@ export class ServicesModule extends EventEmitter {
   private async reconcileOnce(): Promise<void> {
     const { kube, namespace } = this.o;
     try {
-      if (!kube) return await this.reconcileRemoteOnly();
+      if (!kube) return await this.reconcileLaptop();
       const cm = await kube.core.readNamespacedConfigMap({ name: SERVICES_CONFIGMAP, namespace }).catch((e) => {
         if (statusCode(e) === 404) return { data: {} };
         throw e;
@@ -373,7 +373,7 @@ export class ServicesModule extends EventEmitter {
    * A site without Kubernetes (a laptop): its own services have host targets (connectors straight to
    * them), and it listens only where the person forwards a network service (never on every service's port).
    */
-  private async reconcileRemoteOnly(): Promise<void> {
+  private async reconcileLaptop(): Promise<void> {
     const read = this.o.readLocal ? await this.o.readLocal() : { definitions: [], forwards: [], errors: [] };
     for (const bad of read.errors) {
       const key = `${bad.file}/${bad.key}`;

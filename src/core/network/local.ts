@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readLocalServices } from '../service/local';
+import { servicesData } from '../service/definition';
+import { type Forward, readLocalServices } from '../service/local';
 import { listLocalSites, localHome, localPid, localSiteDir, readLocalSite } from '../site/local';
 import { buildSite, type KubeObject } from './model';
 import type { SiteRecord, SiteService } from './types';
@@ -39,13 +40,8 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
           }
         }
       }
-      let services: Record<string, string> = {};
-      try {
-        const raw = JSON.parse(read(join(dir, 'services.json')) ?? '{}') as Record<string, unknown>;
-        services = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-      } catch {
-        services = {};
-      }
+      // one read of services.json and forwards.json (a bad entry is left out, as the agent leaves it out)
+      const own = readLocalServices(dir);
       const status: Record<string, string> = {};
       const siteJson = read(join(dir, 'status', 'site.json'));
       const networkJson = read(join(dir, 'network.json')) ?? read(join(dir, 'status', 'network.json'));
@@ -56,10 +52,10 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
         namespace: dir,
         site: { metadata: { name: 'skupper-site', uid: rec.id }, data: { name: rec.name, id: rec.id, ingress: rec.ingress } },
         linkSecrets: links,
-        services: { data: services },
+        services: { data: servicesData(own.definitions) },
         status: siteJson || networkJson ? { data: status } : undefined,
       });
-      out.push({ ...site, services: withForwards(site.services, dir), platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
+      out.push({ ...site, services: withForwards(site.services, own.forwards), platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
     } catch {
       // unreadable site folder: skip it
     }
@@ -69,9 +65,9 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
 
 /** Marks the services this laptop forwards (forwards.json) with where it reaches them; a forward of a
  *  service the network does not list (yet) shows too, so the person sees the port they chose. */
-function withForwards(services: SiteService[], dir: string): SiteService[] {
+function withForwards(services: SiteService[], forwards: Forward[]): SiteService[] {
   const out = services.map((s) => ({ ...s }));
-  for (const f of readLocalServices(dir).forwards) {
+  for (const f of forwards) {
     const at = `${f.host}:${f.port}`;
     const known = out.find((s) => s.address === f.address);
     if (known) known.forwardedTo = at;

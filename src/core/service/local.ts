@@ -7,10 +7,10 @@
 // the folder); every change here is written whole to a temporary file and renamed into place, so the
 // agent never reads half a file and a failed write leaves the previous content.
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, isIP } from 'node:net';
-import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { basename, join } from 'node:path';
 import { UserError } from '../errors';
-import { readLocalSite } from '../site/local';
+import { portIsFree, readLocalSite } from '../site/local';
 import { type ServiceDefinition, type ServiceTarget, addressProblem, definitionFromJson, definitionToJson, isProtocol, PROTOCOLS, validateDefinition } from './definition';
 
 export const LOCAL_SERVICES_FILE = 'services.json';
@@ -114,7 +114,7 @@ export function readLocalServices(dir: string): LocalServices {
 
 function requireSite(dir: string): { name: string; ports: number[] } {
   const site = readLocalSite(dir);
-  if (!site) throw new UserError(`no local site in ${dir}: create it with \`van init --platform local --site-name NAME\``);
+  if (!site) throw new UserError(`no local site ${basename(dir)}: create it with \`van init --platform local --site-name ${basename(dir)}\``);
   return { name: site.name, ports: Object.values(site.ports) };
 }
 
@@ -191,15 +191,6 @@ export function unexposeHost(dir: string, request: { host?: string; address?: st
   }
   writeDefinitions(dir, current.definitions.filter((d) => !matches(d)));
   return removed;
-}
-
-/** True when nothing on this machine listens on host:port now. */
-export async function portIsFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
 }
 
 export interface ForwardRequest {

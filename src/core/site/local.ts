@@ -64,7 +64,8 @@ function writePrivate(file: string, text: string, mode = 0o600): void {
   chmodSync(file, mode);
 }
 
-async function portFree(host: string, port: number): Promise<boolean> {
+/** True when nothing on this machine listens on host:port now. */
+export async function portIsFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
@@ -85,7 +86,7 @@ async function anyPort(host: string): Promise<number> {
 
 /** The well-known port when it is free (first local site), else any free port. */
 async function pickPort(host: string, preferred: number, taken: Set<number>): Promise<number> {
-  let port = !taken.has(preferred) && (await portFree(host, preferred)) ? preferred : await anyPort(host);
+  let port = !taken.has(preferred) && (await portIsFree(host, preferred)) ? preferred : await anyPort(host);
   while (taken.has(port)) port = await anyPort(host);
   taken.add(port);
   return port;

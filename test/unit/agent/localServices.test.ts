@@ -18,6 +18,7 @@ import { exposeHost, forwardService, unexposeHost, unforwardService } from '../.
 import { createToken } from '../../../src/core/token/issue';
 import { tokenYaml } from '../../../src/core/token/token';
 import { startInProcessSite } from '../fixtures/localAgent';
+import { freePort } from '../../net';
 
 const home = mkdtempSync(join(tmpdir(), 'van-local-services-'));
 const env = { ...process.env, VAN_LOCAL_HOME: home };
@@ -70,14 +71,6 @@ async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 const listenerPorts = (l: Laptop) => l.router().status().tcpListeners.map((x) => x.name);
 

@@ -2,21 +2,13 @@
 // forwards (forwards.json), merged with the network's services from the site's network.json.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readLocalSites } from '../../../src/core/network/local';
 import { exposeHost, forwardService } from '../../../src/core/service/local';
 import { initLocalSite } from '../../../src/core/site/local';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+import { freePort } from '../../net';
 
 test('a laptop site reads with its exposed hosts, its forwards, and the network\'s services', async () => {
   const env = { ...process.env, VAN_LOCAL_HOME: mkdtempSync(join(tmpdir(), 'van-read-local-')) };

@@ -7,6 +7,7 @@ import { createCA, issueCertificate, type KeyPair } from '../../../src/core/pki/
 import type { RouterConfig, TlsFiles } from '../../../src/core/router/config.js';
 import { Router } from '../../../src/core/router/router.js';
 import { refreshLogLevel } from '../../../src/core/router/log.js';
+import { freePort } from '../../net';
 
 process.env.VAN_LOG ??= 'warn';
 refreshLogLevel();
@@ -71,13 +72,7 @@ export function baseConfig(id: string, extra: Partial<RouterConfig> = {}): Route
   };
 }
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort };
 
 /** A router with an inter-router listener on a free port. */
 export async function startRouter(id: string, extra: Partial<RouterConfig> = {}, listen = true): Promise<{ router: Router; port: number; config: RouterConfig }> {

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { UserError } from '../../../src/core/errors';
 import { exposeHost, forwardService, localServiceStatus, readLocalServices, unexposeHost, unforwardService } from '../../../src/core/service/local';
 import { initLocalSite } from '../../../src/core/site/local';
+import { freePort } from '../../net';
 
 const env = { ...process.env, VAN_LOCAL_HOME: mkdtempSync(join(tmpdir(), 'van-local-services-')) };
 let dir: string;
@@ -21,15 +22,6 @@ before(async () => {
 });
 
 const json = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('expose host on a laptop site', () => {
   test('writes a Skupper 1.x definition with a host target, 0600, and reads it back', () => {
