@@ -1,8 +1,8 @@
 // `npm start`: builds, starts a local demo network (two laptop sites linked together, in a demo data
 // folder), and code-server with the extension installed from this folder; prints the URL to open.
 // Uses the test control plane's kubeconfig (.van-test/kubeconfig) when it is running, so its clusters
-// show too; else the user's KUBECONFIG. Ctrl+C stops code-server (the demo routers keep running:
-// `VAN_LOCAL_HOME=<demo dir> van delete --platform local --site-name demo-hub` removes them).
+// show too; else the user's KUBECONFIG. Ctrl+C stops code-server and the demo routers (the demo sites
+// stay in the demo folder, and the next `npm start` starts the same ones again).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -85,10 +85,19 @@ if (demoUp) {
 console.log(`\nSkupper in VS Code: http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
 if (viaVan) console.log(`The same, through the demo network (demo-laptop → demo-hub): http://127.0.0.1:${viaVan}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
 console.log(`KUBECONFIG=${env.KUBECONFIG ?? '(default)'}  VAN_LOCAL_HOME=${demoHome}\nCtrl+C to stop.`);
+let stopping = false;
 const stop = () => {
+  if (stopping) return;
+  stopping = true;
   cs.kill();
+  if (demoUp) {
+    console.log('start: stopping the demo routers');
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ui/demo.mts', '--stop'], { cwd: root, env, stdio: 'inherit' });
+  }
   process.exit(0);
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-cs.on('exit', (code) => process.exit(code ?? 0));
+cs.on('exit', (code) => {
+  if (!stopping) process.exit(code ?? 0);
+});

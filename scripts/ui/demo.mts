@@ -1,9 +1,10 @@
 // A local demo network for `npm start`: two laptop sites (router processes on this machine) linked
 // together, under a demo data folder (VAN_LOCAL_HOME) so nothing touches the user's own sites.
 // Idempotent: reuses sites that exist, restarts routers that stopped. Prints one JSON line at the end.
+// With --stop: stops both demo routers (what `npm start` does on Ctrl+C); the sites stay for next time.
 import { createLink, waitForLink } from '../../src/core/link/link';
 import { LocalLinkSite } from '../../src/core/link/localSite';
-import { initLocalSite, localSiteDir, readLocalSite, startLocalSite } from '../../src/core/site/local';
+import { initLocalSite, localSiteDir, readLocalSite, startLocalSite, stopLocalSite } from '../../src/core/site/local';
 import { createToken } from '../../src/core/token/issue';
 import { tokenYaml } from '../../src/core/token/token';
 
@@ -13,6 +14,14 @@ async function ensure(name: string, ingress: 'loadbalancer' | 'none') {
   const r = await startLocalSite(dir, { timeoutMs: 60_000 });
   console.error(`demo: site ${name} ${r.alreadyRunning ? 'already running' : 'started'} (pid ${r.pid})`);
   return new LocalLinkSite(dir);
+}
+
+if (process.argv.includes('--stop')) {
+  for (const name of ['demo-laptop', 'demo-hub']) {
+    const stopped = readLocalSite(localSiteDir(name)) ? await stopLocalSite(localSiteDir(name)) : false;
+    console.error(`demo: site ${name} ${stopped ? 'stopped' : 'was not running'}`);
+  }
+  process.exit(0);
 }
 
 const hub = await ensure('demo-hub', 'loadbalancer');

@@ -28,7 +28,14 @@ pkg=k8s.io/component-base/version
 ldflags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 # go.mod and go.sum are committed and tidy: -mod=readonly builds exactly what they pin. Go's build
 # cache (go env GOCACHE) is kept, so a rebuild after a change here takes seconds.
+# A progress line every 20 s, so a long first build never looks hung.
+( while sleep 20; do
+    echo "build-controlplane: still building ($(( $(date +%s) - start )) s so far; expect 7-20 min on 2 cores the first time)" >&2
+  done ) &
+ticker=$!
+trap 'rm -f "$tmp"; kill "$ticker" 2>/dev/null || true' EXIT
 ( cd "$moddir" && go build -mod=readonly -trimpath -ldflags="$ldflags" -o "$tmp" . )
+kill "$ticker" 2>/dev/null || true
 mv -f "$tmp" "$out"
 end=$(date +%s)
 echo "build-controlplane: built $out in $((end - start)) s ($(du -h "$out" | cut -f1))" >&2

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { stringify } from 'yaml';
 import { b64, ensureClusterPki, type ClusterPki } from './pki';
+import { createPodNetwork, podNetworkExists, podNetworkNames, removePodNetwork, routeCluster, strayHostAddresses, unrouteCluster, type PodNetwork } from './podnet';
 import { binaryExists, clusterDir, controlPlaneBinary, kubeconfigPath, projectRoot, stateDir, stateFile } from './paths';
 
 export { kubeconfigPath, stateDir } from './paths';
@@ -31,6 +32,8 @@ export interface ControlPlaneState {
   version: 1;
   binary: string;
   clusters: ClusterState[];
+  /** The pod network namespace every cluster's pods run in (podnet.ts). */
+  net?: PodNetwork;
   /** When set, the control plane is stopped once this process ends (a test run that started it). */
   ownerPid?: number;
   startedAt: string;
@@ -170,6 +173,7 @@ async function nodeReady(c: ClusterState): Promise<boolean> {
  * a dead etcd or API server makes the cluster unhealthy.
  */
 async function clusterHealthy(c: ClusterState, state: ControlPlaneState): Promise<boolean> {
+  if (!state.net || !podNetworkExists(state.net)) return false;
   if (!isAlive(c.pids.etcd) || !isAlive(c.pids['kube-apiserver'])) return false;
   const r = await apiGet(c, '/readyz');
   if (r.status !== 200) return false;
@@ -395,6 +399,7 @@ function kubeletArgs(c: ClusterState, script: string): string[] {
     `--octet=${c.octet}`,
     `--state-dir=${dir}`,
     `--api-port=${c.ports.apiserver}`,
+    `--netns=${podNetworkNames(stateDir).netns}`,
   ];
 }
 
@@ -547,12 +552,14 @@ export async function ensureControlPlane(opts?: { clusters?: string[]; owner?: '
       if (owner === 'test-run') state.ownerPid = process.env.NODE_TEST_CONTEXT ? process.ppid : process.pid;
     }
     const s = state;
+    if (!s.net || !podNetworkExists(s.net)) s.net = createPodNetwork(stateDir);
     const t0 = Date.now();
     log(`starting ${missing.join(', ')} (Kubernetes ${bin.split('controlplane-')[1]?.split('/')[0] ?? ''})`);
     const taken = new Set(s.clusters.map((c) => c.octet));
     const added: ClusterState[] = [];
     for (const name of missing) added.push(await newCluster(name, taken));
     s.clusters.push(...added);
+    for (const c of added) routeCluster(s.net, c.octet);
     const save = () => writeState(s);
     save();
     if (fresh && s.ownerPid) {
@@ -577,8 +584,15 @@ export async function ensureControlPlane(opts?: { clusters?: string[]; owner?: '
 /** What the kubelet stand-in needs from the machine. */
 function preflight(): void {
   if (process.getuid?.() !== 0) throw new Error('the test control plane needs root (pod addresses on lo, mount namespaces)');
-  const missing = ['ip', 'unshare', 'mount', 'openssl', 'bash'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
+  const missing = ['ip', 'unshare', 'nsenter', 'mount', 'openssl', 'bash'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
   if (missing.length) throw new Error(`the test control plane needs ${missing.join(', ')} (Debian packages iproute2, util-linux, mount, openssl)`);
+  // Test addresses live in the pod network namespace only; refuse to run beside ones on the host.
+  const stray = strayHostAddresses(readState()?.net);
+  if (stray.length) {
+    throw new Error(
+      `the host's network namespace carries test addresses (${stray.map((a) => `${a.address} on ${a.dev}`).join(', ')}), probably left by an older test harness: remove them (ip addr del ADDRESS/32 dev DEV) and run again`,
+    );
+  }
 }
 
 /** Stops the control plane when the given process (the test runner) ends. */
@@ -724,15 +738,10 @@ async function stopControlPlaneUnlocked(): Promise<void> {
         }
       }
     }
-    // Addresses the kubelets added to lo.
-    for (const c of state.clusters) {
-      const out = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' }).stdout ?? '';
-      for (const m of out.matchAll(new RegExp(`inet ((?:10|127)\\.${c.octet}\\.\\d+\\.\\d+)/32`, 'g'))) {
-        spawnSync('ip', ['addr', 'del', `${m[1]}/32`, 'dev', 'lo']);
-      }
-      spawnSync('ip', ['route', 'del', 'unreachable', `10.${c.octet}.0.0/16`]);
-    }
+    // The routes to the clusters' ranges, then the pod network itself (its addresses go with it).
+    for (const c of state.clusters) unrouteCluster(state.net, c.octet);
   }
+  removePodNetwork(podNetworkNames(stateDir));
   // Unmount anything left mounted below the state folder, then remove it.
   rmSync(stateDir, { recursive: true, force: true });
   startedHere = false;

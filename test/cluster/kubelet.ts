@@ -1,18 +1,22 @@
 // The kubelet stand-in of one test cluster (one process per cluster, started by controlplane.ts).
 //
 // - registers a Ready Node with capacity and renews its Lease, so the scheduler binds pods to it;
-// - runs the containers of the pods bound to it as local processes, each pod with its own address
-//   10.<octet>.x.y added to `lo` as pod IP (the API server refuses 127.0.0.0/8 in EndpointSlices,
-//   so loopback addresses cannot be pod IPs), volumes written to a folder and bind-mounted at their
-//   mountPath inside a private mount namespace (`unshare --mount`), env and downward API filled in;
+// - runs the containers of the pods bound to it as local processes inside the pod network namespace
+//   (podnet.ts), each pod with its own address 10.<octet>.x.y on that namespace's `lo` as pod IP (the
+//   API server refuses 127.0.0.0/8 in EndpointSlices, so loopback addresses cannot be pod IPs), volumes
+//   written to a folder and bind-mounted at their mountPath inside a private mount namespace
+//   (`unshare --mount`), env and downward API filled in;
 // - reports phase, IPs, container states, readiness (tcpSocket/httpGet readiness probes) and
 //   restarts (with back-off) through the pod status API; stops processes when pods are deleted;
-// - plays kube-proxy and the cloud load balancer: every ClusterIP and every LoadBalancer Service gets
-//   an address on `lo` with a TCP proxy per port to its ready endpoints (EndpointSlices), and
-//   LoadBalancer Services get status.loadBalancer.ingress;
+// - plays kube-proxy and the cloud load balancer: every ClusterIP gets an address in the pod network
+//   namespace and every LoadBalancer Service a 127.<octet>.200.x address, both in that namespace (for
+//   pods) and in the host's (for tests and laptop sites), with a TCP proxy per port to its ready
+//   endpoints (EndpointSlices); LoadBalancer Services get status.loadBalancer.ingress. The kubelet
+//   itself stays in the host's namespace: sockets in the pod namespace are bound there by a small
+//   helper (podnet-binder.cjs) that hands them over, and it reaches pod IPs through the veth;
 // - keeps <state-dir>/resolve.json, the cluster's service names, which workloads' node processes
 //   resolve through workloads/resolve-preload.cjs (the cluster DNS stand-in).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
@@ -20,6 +24,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Kube } from './kube';
+import { addPodAddress, delPodAddress, inPodNetwork } from './podnet';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -35,6 +40,8 @@ const nodeName = args.node;
 const octet = Number(args.octet);
 const stateDir = args['state-dir'];
 const apiPort = Number(args['api-port']);
+const podNet = { netns: args.netns };
+if (!podNet.netns) throw new Error('--netns is required: the pod network namespace made by controlplane.ts');
 const nodeIP = `10.${octet}.0.1`;
 const podsDir = join(stateDir, 'pods');
 const resolveFile = join(stateDir, 'resolve.json');
@@ -47,20 +54,49 @@ function log(msg: string): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let exiting = false;
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 // ---------------------------------------------------------------------------------------------
-// Addresses on lo
+// Addresses on the pod network namespace's lo (never the host's: see podnet.ts)
 const addresses = new Set<string>();
 function addAddress(ip: string): void {
   if (addresses.has(ip)) return;
-  const r = spawnSync('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo'], { encoding: 'utf8' });
-  if (r.status !== 0 && !/File exists|already assigned/i.test(r.stderr)) throw new Error(`ip addr add ${ip}: ${r.stderr}`);
+  addPodAddress(podNet, ip);
   addresses.add(ip);
 }
 function delAddress(ip: string): void {
-  spawnSync('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo']);
+  delPodAddress(podNet, ip);
   addresses.delete(ip);
+}
+
+// Listening sockets in the pod network namespace, bound by podnet-binder.cjs and accepted on here.
+let binder: ChildProcess | undefined;
+let binderSeq = 0;
+const binderWaiting = new Map<number, { resolve: (s: Server) => void; reject: (e: Error) => void }>();
+function startBinder(): void {
+  binder = spawn(inPodNetwork(podNet)[0], [...inPodNetwork(podNet).slice(1), process.execPath, join(dirname(workloadsDir), 'podnet-binder.cjs')], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  binder.on('message', (m: { id: number; error?: string }, handle: unknown) => {
+    const w = binderWaiting.get(m.id);
+    binderWaiting.delete(m.id);
+    if (!w) return;
+    if (m.error || !handle) w.reject(new Error(m.error ?? 'no socket handed over'));
+    else w.resolve(handle as Server);
+  });
+  binder.on('exit', (code, signal) => {
+    if (exiting) return;
+    log(`fatal: the pod network binder exited (${signal ?? code}); pods could no longer be served`);
+    process.exit(1);
+  });
+}
+function listenInPodNetwork(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const id = ++binderSeq;
+    binderWaiting.set(id, { resolve, reject });
+    binder!.send({ id, host, port });
+  });
 }
 
 class Pool {
@@ -596,7 +632,8 @@ async function launch(rt: PodRt, ctr: CtrRt): Promise<void> {
   mkdirSync(join(rt.dir, 'ns-scratch'), { recursive: true });
   const logPath = join(rt.dir, `${ctr.name}.log`);
   const fd = openSync(logPath, 'a');
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'bash', script, ...argv], {
+  const [nsenter, ...nsArgs] = inPodNetwork(podNet);
+  const child = spawn(nsenter, [...nsArgs, 'unshare', '--mount', '--propagation', 'private', '--', 'bash', script, ...argv], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: fullEnv,
@@ -1035,7 +1072,14 @@ const slices = new Map<string, any>(); // ns/slice-name -> slice
 interface Proxy {
   ip: string;
   port: number;
-  server: Server;
+  svcPort: any;
+  /** One listener in the pod network namespace; for load balancer (127.x) addresses one in the host's too. */
+  servers: Server[];
+  closed: boolean;
+}
+function closeProxy(p: Proxy): void {
+  p.closed = true;
+  for (const s of p.servers) s.close();
 }
 const proxies = new Map<string, Map<string, Proxy>>(); // svc key -> "ip:port" -> proxy
 const lbIPs = new Map<string, string>(); // svc key -> lb ip
@@ -1088,7 +1132,7 @@ function syncProxies(svcKey: string, wanted: { ip: string; port: any }[]): void 
   const keys = new Set(wanted.map((w) => `${w.ip}:${w.port.port}`));
   for (const [k, p] of m) {
     if (!keys.has(k)) {
-      p.server.close();
+      closeProxy(p);
       m.delete(k);
     }
   }
@@ -1096,14 +1140,28 @@ function syncProxies(svcKey: string, wanted: { ip: string; port: any }[]): void 
     const k = `${w.ip}:${w.port.port}`;
     const existing = m.get(k);
     if (existing) {
-      (existing as any).svcPort = w.port;
+      existing.svcPort = w.port;
       continue;
     }
-    addAddress(w.ip);
-    const entry: any = { ip: w.ip, port: w.port.port, svcPort: w.port };
-    entry.server = createServer((sock) => pipe(sock, svcKey, entry.svcPort));
-    entry.server.on('error', (e: Error) => log(`proxy ${svcKey} ${k}: ${e.message}`));
-    entry.server.listen(w.port.port, w.ip);
+    const entry: Proxy = { ip: w.ip, port: w.port.port, svcPort: w.port, servers: [], closed: false };
+    const serve = (server: Server) => {
+      if (entry.closed) {
+        server.close();
+        return;
+      }
+      entry.servers.push(server);
+      server.on('connection', (sock: Socket) => pipe(sock, svcKey, entry.svcPort));
+      server.on('error', (e: Error) => log(`proxy ${svcKey} ${k}: ${e.message}`));
+    };
+    // 127.x (load balancers) is local in both namespaces; anything else exists only in the pod's.
+    if (w.ip.startsWith('127.')) {
+      const host = createServer();
+      host.listen(w.port.port, w.ip);
+      serve(host);
+    } else {
+      addAddress(w.ip);
+    }
+    listenInPodNetwork(w.ip, w.port.port).then(serve, (e: Error) => log(`proxy ${svcKey} ${k} (pod network): ${e.message}`));
     m.set(k, entry);
   }
 }
@@ -1133,7 +1191,6 @@ async function syncService(svc: any): Promise<void> {
     const ip = lbIPs.get(key)!;
     lbIPs.delete(key);
     lbPool.release(ip);
-    setTimeout(() => delAddress(ip), 100);
   }
   syncProxies(key, wanted);
 }
@@ -1142,9 +1199,9 @@ function dropService(key: string): void {
   const m = proxies.get(key);
   if (m) {
     for (const p of m.values()) {
-      p.server.close();
+      closeProxy(p);
       const ip = p.ip;
-      if (![...proxies.entries()].some(([k, mm]) => k !== key && [...mm.values()].some((x) => x.ip === ip))) delAddress(ip);
+      if (!ip.startsWith('127.') && ![...proxies.entries()].some(([k, mm]) => k !== key && [...mm.values()].some((x) => x.ip === ip))) delAddress(ip);
     }
     proxies.delete(key);
   }
@@ -1253,7 +1310,11 @@ function serveLogs(): void {
     },
   );
   server.on('error', (e) => log(`log server: ${e.message}`));
-  server.listen(10250, nodeIP);
+  // The API server reaches the node IP through the veth; the socket lives in the pod namespace.
+  listenInPodNetwork(nodeIP, 10250).then(
+    (listener) => listener.on('connection', (sock: Socket) => server.emit('connection', sock)),
+    (e: Error) => log(`log server: ${e.message}`),
+  );
 }
 
 /** Processes a previous instance of this stand-in left running (it was killed): they go. */
@@ -1285,8 +1346,7 @@ async function main(): Promise<void> {
   killLeftovers();
   writeFileSync(resolveFile, '{}');
   void caPem;
-  // Addresses of this cluster that are not (or no longer) on lo must not leave the host.
-  spawnSync('ip', ['route', 'replace', 'unreachable', `10.${octet}.0.0/16`]);
+  startBinder();
   serveLogs();
   await registerNode();
   log(`node ${nodeName} registered (cluster ${clusterName}, pods 10.${octet}.1.0/17)`);
@@ -1304,7 +1364,6 @@ async function main(): Promise<void> {
       for (const s of items) onSlice('ADDED', s);
     }, onSlice),
   ];
-  let exiting = false;
   const shutdown = async () => {
     if (exiting) return;
     exiting = true;
@@ -1312,7 +1371,6 @@ async function main(): Promise<void> {
     for (const s of stops) s();
     await Promise.all([...pods.values()].map((rt) => stopPod(rt, 2)));
     for (const ip of [...addresses]) delAddress(ip);
-    spawnSync('ip', ['route', 'del', 'unreachable', `10.${octet}.0.0/16`]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown());
