@@ -2,6 +2,7 @@
 // bounded in-site log (published as `events.json` in the network status ConfigMap, so `van debug
 // events` and the extension read them without reaching the pod) and written as Kubernetes Events on
 // the site ConfigMap (so `kubectl get events` shows them too).
+import { printable } from '../text';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -19,6 +20,8 @@ export interface SiteEvent {
 }
 
 export const EVENT_LOG_LIMIT = 200;
+/** Characters kept of a message (a Kubernetes Event keeps 1024 too). */
+export const EVENT_MESSAGE_LIMIT = 1024;
 
 /** A ring buffer of events, oldest first; a repeat of the newest event bumps its count. */
 export class EventLog {
@@ -26,7 +29,10 @@ export class EventLog {
 
   constructor(private readonly limit = EVENT_LOG_LIMIT) {}
 
-  add(type: EventType, reason: string, message: string, now: Date = new Date()): SiteEvent {
+  add(type: EventType, rawReason: string, rawMessage: string, now: Date = new Date()): SiteEvent {
+    // Messages quote what peers sent (site names, errors): no control characters, bounded length.
+    const reason = printable(rawReason, 64);
+    const message = printable(rawMessage, EVENT_MESSAGE_LIMIT);
     const last = this.items[this.items.length - 1];
     if (last && last.type === type && last.reason === reason && last.message === message) {
       last.firstTime ??= last.time;
@@ -82,7 +88,7 @@ export function kubeEvent(event: SiteEvent, owner: EventOwner, sequence: number)
     metadata: { name: `${owner.name}.${Date.parse(event.time).toString(16)}.${safe}.${sequence}`.slice(0, 253), namespace: owner.namespace },
     involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: owner.name, namespace: owner.namespace, ...(owner.uid ? { uid: owner.uid } : {}) },
     reason: event.reason,
-    message: event.message.slice(0, 1024),
+    message: printable(event.message, EVENT_MESSAGE_LIMIT),
     type: event.type,
     count: event.count,
     firstTimestamp: event.firstTime ?? event.time,

@@ -61,5 +61,8 @@ export function localAgentSite(dir: string, site: LocalSiteRecord): AgentOptions
     interRouterPort: site.ports.interRouter,
     edgePort: site.ports.edge,
     localAmqpPort: site.ports.amqp,
+    // Plain AMQP on 127.0.0.1 would let any local user publish as this site: clients present the
+    // site's certificate (server/tls.crt and tls.key, readable by the owner only).
+    localAmqpMutualTls: true,
   };
 }

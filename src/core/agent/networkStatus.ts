@@ -6,7 +6,7 @@ import { routerAddress } from '../service/definition';
 import type { NetworkLink, NetworkService, NetworkSite, NetworkStatus as NetworkStatusBase } from '../network/types';
 import { type Announcement } from './serviceSync';
 
-export const NETWORK_STATUS_CONFIGMAP = 'skupper-network-status';
+export { NETWORK_STATUS_CONFIGMAP } from '../site/names';
 export const NETWORK_KEY = 'network.json';
 export const EVENTS_KEY = 'events.json';
 

@@ -21,6 +21,11 @@ export interface AgentSite {
   interRouterPort?: number;
   edgePort?: number;
   localAmqpPort?: number;
+  /**
+   * The local AMQP listener asks for a client certificate signed by the site's CA (serverTls): on a
+   * laptop, where 127.0.0.1 is open to every local user, only the site's owner can read the key.
+   */
+  localAmqpMutualTls?: boolean;
   management?: { host: string; port: number };
 }
 
@@ -73,7 +78,13 @@ export function buildRouterConfig(site: AgentSite, links: LinkSpec[], services: 
     listeners.push({ name: 'inter-router', host: site.listenHost, port: site.interRouterPort ?? INTER_ROUTER_PORT, role: 'inter-router', tls: site.serverTls });
     listeners.push({ name: 'edge', host: site.listenHost, port: site.edgePort ?? EDGE_PORT, role: 'edge', tls: site.serverTls });
   }
-  listeners.push({ name: 'amqp', host: site.localHost, port: site.localAmqpPort ?? LOCAL_AMQP_PORT, role: 'normal' });
+  listeners.push({
+    name: 'amqp',
+    host: site.localHost,
+    port: site.localAmqpPort ?? LOCAL_AMQP_PORT,
+    role: 'normal',
+    ...(site.localAmqpMutualTls ? { tls: site.serverTls } : {}),
+  });
   const connectors: RouterConfig['connectors'] = [];
   for (const link of [...links].sort((a, b) => a.name.localeCompare(b.name))) {
     if (linkProblem(link, site.mode)) continue;

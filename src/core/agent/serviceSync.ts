@@ -20,6 +20,25 @@ export function expiryFor(intervalMs: number): number {
   return EXPIRY_MISSED * intervalMs + EXPIRY_MARGIN_MS;
 }
 
+/**
+ * Bounds on what another site may announce: an announcement comes from a site we are linked with,
+ * not from ourselves. Intervals are clamped (a site announcing 1e12 ms would never expire).
+ */
+export const ANNOUNCEMENT_LIMITS = {
+  /** The JSON text of one announcement. */
+  bodyChars: 1024 * 1024,
+  services: 1024,
+  links: 256,
+  routers: 16,
+  counters: 4096,
+  /** Ids, names, namespaces, link names, timestamps. */
+  textChars: 256,
+  /** A link's error text (longer is cut). */
+  errorChars: 2048,
+  minIntervalMs: 100,
+  maxIntervalMs: 60_000,
+} as const;
+
 export type Platform = 'kubernetes' | 'local';
 
 export interface AnnouncedSite {
@@ -62,43 +81,132 @@ export interface Announcement {
 
 /** Parses a received message body; undefined when it is not an announcement we understand. */
 export function parseAnnouncement(body: unknown): Announcement | undefined {
+  const read = readAnnouncement(body);
+  return typeof read === 'string' ? undefined : read;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function text(v: unknown, max: number = ANNOUNCEMENT_LIMITS.textChars): string | undefined {
+  return typeof v === 'string' && v.length <= max ? v : undefined;
+}
+
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}
+
+function readLink(raw: unknown): AnnouncedLink | undefined {
+  if (!isRecord(raw)) return undefined;
+  const name = text(raw.name);
+  if (!name) return undefined;
+  const state = raw.state === 'up' || raw.state === 'connecting' ? raw.state : 'down';
+  const cost = typeof raw.cost === 'number' && Number.isFinite(raw.cost) && raw.cost >= 1 ? raw.cost : 1;
+  const link: AnnouncedLink = { name, state, cost };
+  const toSiteId = text(raw.toSiteId);
+  const toSiteName = text(raw.toSiteName);
+  const since = text(raw.since);
+  if (toSiteId) link.toSiteId = toSiteId;
+  if (toSiteName) link.toSiteName = toSiteName;
+  if (since) link.since = since;
+  if (typeof raw.error === 'string') link.error = raw.error.slice(0, ANNOUNCEMENT_LIMITS.errorChars);
+  return link;
+}
+
+function readCounters(raw: unknown): AnnouncedCounters | undefined {
+  if (!isRecord(raw)) return undefined;
+  const out: AnnouncedCounters = {};
+  for (const [address, c] of Object.entries(raw).slice(0, ANNOUNCEMENT_LIMITS.counters)) {
+    if (!isRecord(c) || address === '__proto__' || address.length > ANNOUNCEMENT_LIMITS.textChars) continue;
+    out[address] = { flows: count(c.flows), bytes: count(c.bytes), ...(c.consumed === true ? { consumed: true } : {}) };
+  }
+  return out;
+}
+
+/**
+ * An announcement from a message body, every part checked: a malformed entry (a link, a router, a
+ * counter, a service) is dropped and the rest kept; a malformed whole gives the reason instead.
+ */
+export function readAnnouncement(body: unknown): Announcement | string {
+  const L = ANNOUNCEMENT_LIMITS;
   let value = body;
+  if (value instanceof Uint8Array) value = Buffer.from(value).toString('utf8');
   if (typeof value === 'string') {
+    if (value.length > L.bodyChars) return `the announcement is ${value.length} characters (at most ${L.bodyChars})`;
     try {
       value = JSON.parse(value);
     } catch {
-      return undefined;
-    }
-  } else if (value instanceof Uint8Array) {
-    try {
-      value = JSON.parse(Buffer.from(value).toString('utf8'));
-    } catch {
-      return undefined;
+      return 'the announcement is not JSON';
     }
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const a = value as Partial<Announcement>;
-  if (a.kind !== 'service-sync' || a.version !== 1 || !a.site || typeof a.site.id !== 'string' || !a.site.id) return undefined;
+  if (!isRecord(value)) return 'the announcement is not an object';
+  const a = value;
+  if (a.kind !== 'service-sync' || a.version !== 1) return 'not a service-sync announcement of version 1';
+  const site = isRecord(a.site) ? a.site : undefined;
+  const siteId = text(site?.id);
+  if (!site || !siteId) return 'the announcement has no usable site id';
   const services: ServiceDefinition[] = [];
-  for (const raw of Array.isArray(a.services) ? a.services : []) {
+  for (const raw of Array.isArray(a.services) ? a.services.slice(0, L.services) : []) {
     try {
-      services.push({ ...definitionFromJson(raw), origin: a.site.id });
+      services.push({ ...definitionFromJson(raw), origin: siteId });
     } catch {
       // One bad definition does not hide the others.
     }
   }
+  const routers = Array.isArray(a.routers)
+    ? a.routers
+        .slice(0, L.routers)
+        .filter(isRecord)
+        .map((r) => ({ id: text(r.id) ?? '', mode: r.mode === 'edge' ? ('edge' as const) : ('interior' as const) }))
+        .filter((r) => r.id)
+    : undefined;
+  const links = Array.isArray(a.links) ? a.links.slice(0, L.links).map(readLink).filter((l): l is AnnouncedLink => l !== undefined) : undefined;
+  const interval = typeof a.intervalMs === 'number' && Number.isFinite(a.intervalMs) && a.intervalMs > 0 ? a.intervalMs : ANNOUNCE_INTERVAL_MS;
+  const namespace = text(site.namespace);
   return {
     kind: 'service-sync',
     version: 1,
-    site: { id: a.site.id, name: String(a.site.name ?? a.site.id), namespace: a.site.namespace, platform: a.site.platform === 'local' ? 'local' : 'kubernetes' },
-    routers: Array.isArray(a.routers) ? a.routers : undefined,
-    links: Array.isArray(a.links) ? a.links : undefined,
+    site: { id: siteId, name: text(site.name) ?? siteId, ...(namespace !== undefined ? { namespace } : {}), platform: site.platform === 'local' ? 'local' : 'kubernetes' },
+    routers,
+    links,
     services,
-    counters: typeof a.counters === 'object' && a.counters !== null ? a.counters : undefined,
-    intervalMs: typeof a.intervalMs === 'number' && a.intervalMs > 0 ? a.intervalMs : ANNOUNCE_INTERVAL_MS,
-    sentAt: typeof a.sentAt === 'string' ? a.sentAt : new Date().toISOString(),
+    counters: readCounters(a.counters),
+    intervalMs: Math.min(L.maxIntervalMs, Math.max(L.minIntervalMs, interval)),
+    sentAt: text(a.sentAt) ?? new Date().toISOString(),
     bye: a.bye === true ? true : undefined,
   };
+}
+
+/**
+ * An announcement as received from router `fromRouterId` (the router tells which router a message
+ * came from): taken only when that router belongs to the announced site, as the router's link state
+ * says (`siteOfRouter`). Its router list is then that router alone. Gives the reason when refused.
+ */
+export function checkAnnouncement(body: unknown, fromRouterId: string | undefined, siteOfRouter: (routerId: string) => string | undefined): Announcement | string {
+  const a = readAnnouncement(body);
+  if (typeof a === 'string') return a;
+  if (!fromRouterId) return `announcement of site ${a.site.id} from an unknown router`;
+  const site = siteOfRouter(fromRouterId);
+  if (site === undefined) return `announcement of site ${a.site.id} from router ${fromRouterId}, which is not known here`;
+  if (site !== a.site.id) return `router ${fromRouterId} belongs to site ${site} but announced site ${a.site.id}`;
+  const mode = a.routers?.find((r) => r.id === fromRouterId)?.mode ?? a.routers?.[0]?.mode ?? 'interior';
+  return { ...a, routers: [{ id: fromRouterId, mode }] };
+}
+
+/** Says whether to report a refusal now: once per sender and minute, so a hostile site cannot flood the events. */
+export class RefusalThrottle {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly everyMs = 60_000) {}
+
+  shouldReport(sender: string, now: number): boolean {
+    const at = this.last.get(sender);
+    if (at !== undefined && now - at < this.everyMs) return false;
+    if (this.last.size >= 256) this.last.clear();
+    this.last.set(sender, now);
+    return true;
+  }
 }
 
 interface Known {

@@ -4,6 +4,9 @@
 // functions of servicesReconcile.ts and serviceSync.ts; this file reads the API, applies, and times.
 import { EventEmitter } from 'node:events';
 import { errorMessage } from '../errors';
+import { statusCode } from '../kube/errors';
+import { siteOwner } from '../site/build';
+import { SITE_CONFIGMAP } from '../site/names';
 import { type ServiceDefinition, SERVICES_CONFIGMAP, parseServicesData } from '../service/definition';
 import {
   ADDRESS_LABEL,
@@ -28,12 +31,13 @@ import {
   type AnnouncedLink,
   type Announcement,
   type Platform,
+  RefusalThrottle,
   RemoteSites,
   SERVICE_SYNC_ADDRESS,
+  checkAnnouncement,
   type SyncChange,
   expiryFor,
   isEmptyChange,
-  parseAnnouncement,
 } from './serviceSync';
 
 /** The slice of the router the module uses (src/core/router/router.ts's Router has it). */
@@ -102,7 +106,6 @@ export interface ServicesModuleOptions {
   now?: () => number;
 }
 
-const SITE_CONFIGMAP = 'skupper-site';
 const READY_GRACE_MS = 10_000;
 const ROUTER_DEPLOYMENT = 'skupper-router';
 
@@ -125,11 +128,6 @@ function existingService(svc: any): ExistingService {
     selector: svc.spec?.selector,
     ports: (svc.spec?.ports ?? []).map((p: any) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
   };
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 /** The services module: `start()` / `stop()`, like every agent module. */
@@ -155,6 +153,7 @@ export class ServicesModule extends EventEmitter {
   private siteUid?: string;
   private lastError = '';
   private readyOnce = false;
+  private readonly refusals = new RefusalThrottle();
 
   constructor(private readonly o: ServicesModuleOptions) {
     super();
@@ -188,7 +187,7 @@ export class ServicesModule extends EventEmitter {
 
   async start(): Promise<void> {
     this.startedAt = this.now();
-    this.unsubscribe = this.o.router.subscribe(SERVICE_SYNC_ADDRESS, (body) => this.onAnnouncement(body));
+    this.unsubscribe = this.o.router.subscribe(SERVICE_SYNC_ADDRESS, (body, from) => this.onAnnouncement(body, from));
     this.o.router.events?.on('routes', this.onRoutes);
     const interval = this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
     const poll = this.o.pollIntervalMs ?? 1000;
@@ -279,12 +278,28 @@ export class ServicesModule extends EventEmitter {
     this.announce();
   }
 
-  private onAnnouncement(body: unknown): void {
-    const a = parseAnnouncement(body);
-    if (!a || a.site.id === this.o.siteId) return;
+  private onAnnouncement(body: unknown, fromRouterId: string): void {
+    const a = checkAnnouncement(body, fromRouterId, (id) => this.siteOfRouter(id));
+    if (typeof a === 'string') {
+      // One line per refused announcement and sender a minute; the announcement is dropped.
+      if (this.refusals.shouldReport(fromRouterId, this.now())) this.o.events?.record('Warning', 'AnnouncementRefused', `service announcement dropped: ${a}`);
+      return;
+    }
+    if (a.site.id === this.o.siteId) return;
     const change = this.remote.receive(a, this.now());
     if (!isEmptyChange(change)) this.onSyncChange(change);
     this.emit('announcement', a);
+  }
+
+  /** The site of a router, as our router's link state says (our own router is ours). */
+  private siteOfRouter(routerId: string): string | undefined {
+    try {
+      const st = this.o.router.status();
+      if (routerId === st.id) return this.o.siteId;
+      return st.routers.find((r) => r.id === routerId)?.siteId;
+    } catch {
+      return undefined;
+    }
   }
 
   private onSyncChange(change: SyncChange): void {
@@ -440,7 +455,7 @@ export class ServicesModule extends EventEmitter {
         namespace: this.o.namespace,
         labels: { ...(existing?.metadata?.labels ?? {}), ...d.labels },
         annotations: { ...(existing?.metadata?.annotations ?? {}), ...d.annotations },
-        ...(uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: SITE_CONFIGMAP, uid }] } : {}),
+        ...(uid ? { ownerReferences: [siteOwner(uid)] } : {}),
       },
       spec: { ...(existing?.spec ?? {}), type: existing?.spec?.type ?? 'ClusterIP', selector: d.selector, ports: d.ports },
     };

@@ -6,11 +6,12 @@
 import { EventEmitter } from 'node:events';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { errorMessage } from '../errors';
+import { statusCode } from '../kube/errors';
+import { siteOwner } from '../site/build';
+import { SITE_CONFIGMAP } from '../site/names';
 import { EVENTS_KEY, NETWORK_KEY, NETWORK_STATUS_CONFIGMAP, type NetworkStatus, buildNetworkStatus, sameStatus } from './networkStatus';
 import { EventLog, type EventType, type SiteEvent, kubeEvent, parseEvents } from './events';
 import type { ServicesModule } from './servicesModule';
-
-const SITE_CONFIGMAP = 'skupper-site';
 
 export interface StatusKube {
   core: {
@@ -19,11 +20,6 @@ export interface StatusKube {
     patchNamespacedConfigMap(p: { name: string; namespace: string; body: any }, options?: any): Promise<unknown>;
     createNamespacedEvent(p: { namespace: string; body: any }): Promise<unknown>;
   };
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 /**
@@ -48,7 +44,7 @@ export async function patchStatusKeys(kube: StatusKube, namespace: string, data:
           name: NETWORK_STATUS_CONFIGMAP,
           namespace,
           labels: { 'app.kubernetes.io/part-of': 'skupper' },
-          ...(uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: SITE_CONFIGMAP, uid }] } : {}),
+          ...(uid ? { ownerReferences: [siteOwner(uid)] } : {}),
         },
         data,
       },

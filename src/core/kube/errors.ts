@@ -14,8 +14,10 @@ export interface CallContext {
   timeoutMs?: number;
 }
 
+/** The HTTP status of an API error: ApiException's `code`, or the `statusCode` of other HTTP errors. */
 export function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
+  const e = error as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } } | undefined;
+  const code = e?.code ?? e?.statusCode ?? e?.response?.statusCode;
   return typeof code === 'number' ? code : undefined;
 }
 

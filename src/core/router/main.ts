@@ -12,7 +12,7 @@ function readConfig(path: string): { text: string; config: RouterConfig } {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   return { text, config: parseRouterConfig(json) };
 }

@@ -1,7 +1,116 @@
-// HTTP management endpoint: /healthz, /readyz, /metrics (Prometheus text format), /status (JSON).
+// Management: the HTTP endpoint (/healthz, /readyz, /metrics in Prometheus text format, /status as JSON)
+// and the answers to requests sent to the `$management` address over AMQP.
 import http from 'node:http';
 import type { Logger } from './log.js';
 import type { Router, RouterStatus } from './router.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export interface ManagedLink {
+  connection: string;
+  name: string;
+  role: 'sender' | 'receiver';
+  address?: string;
+  [stat: string]: unknown;
+}
+
+/** What an AMQP management request can read. */
+export interface ManagementSource {
+  status(): RouterStatus;
+  links(): ManagedLink[];
+  flows(): unknown[];
+}
+
+export interface ManagementAnswer {
+  application_properties: { statusCode: number; statusDescription: string };
+  body: unknown;
+}
+
+const STANDARD_TYPE = 'org.amqp.management';
+const ENTITY_PREFIXES = [/^io\.skupper\.router\./, /^org\.apache\.qpid\.dispatch\./];
+/** Entity types, by the short names our own request shape uses and skupper-router's long ones. */
+const ENTITIES: Record<string, string> = {
+  connection: 'connection',
+  link: 'link',
+  'router.link': 'link',
+  address: 'address',
+  'router.address': 'address',
+  flow: 'flow',
+  router: 'router',
+  node: 'node',
+  'router.node': 'node',
+  status: 'status',
+};
+const LONG_NAMES = ['connection', 'router.link', 'router.address', 'flow', 'router', 'router.node'].map((t) => `io.skupper.router.${t}`);
+
+function entityOf(type: string): string | undefined {
+  let t = type;
+  for (const p of ENTITY_PREFIXES) t = t.replace(p, '');
+  return Object.hasOwn(ENTITIES, t) ? ENTITIES[t] : undefined;
+}
+
+function rowsOf(entity: string, src: ManagementSource): Record<string, unknown>[] | Record<string, unknown> {
+  const s = src.status();
+  switch (entity) {
+    case 'connection':
+      return s.connections as unknown as Record<string, unknown>[];
+    case 'link':
+      return src.links();
+    case 'address':
+      return s.addresses as unknown as Record<string, unknown>[];
+    case 'flow':
+      return src.flows() as Record<string, unknown>[];
+    case 'node':
+      return s.routers as unknown as Record<string, unknown>[];
+    case 'router':
+      return { id: s.id, siteId: s.siteId, siteName: s.siteName, mode: s.mode, routers: s.routers.length, connections: s.connections.length, flowsActive: s.flows.active };
+    default:
+      return s as unknown as Record<string, unknown>;
+  }
+}
+
+function plain(v: unknown): unknown {
+  return v === undefined ? null : JSON.parse(JSON.stringify(v));
+}
+
+/**
+ * Answers a request to `$management`. Two shapes:
+ * - the standard AMQP management one (skmanage, qdmanage): `type=org.amqp.management`, `operation=QUERY`,
+ *   `entityType=io.skupper.router.connection` (or org.apache.qpid.dispatch..., or a short name), body
+ *   `{attributeNames: [...]}` (empty: all); the reply's body is `{attributeNames, results: [[...], ...]}`;
+ * - our own: `type=connection` (link, address, flow, router, status); the reply's body is the list.
+ * Returns undefined when there is nothing to answer.
+ */
+export function answerManagement(request: any, src: ManagementSource): ManagementAnswer | undefined {
+  const props = request?.application_properties ?? {};
+  const op = String(props.operation ?? 'QUERY').toUpperCase();
+  const ok = (body: unknown): ManagementAnswer => ({ application_properties: { statusCode: 200, statusDescription: 'OK' }, body: plain(body) });
+  const fail = (statusCode: number, description: string): ManagementAnswer => ({ application_properties: { statusCode, statusDescription: description }, body: description });
+  if (props.type === STANDARD_TYPE) {
+    if (op === 'GET-MGMT-NODES') return ok([]);
+    if (op === 'GET-TYPES') return ok(Object.fromEntries(LONG_NAMES.map((t) => [t, []])));
+    if (op === 'GET-OPERATIONS') return ok(Object.fromEntries(LONG_NAMES.map((t) => [t, ['QUERY']])));
+    if (op !== 'QUERY') return fail(501, `operation ${op} is not supported; use QUERY`);
+    const entityType = String(props.entityType ?? '');
+    const entity = entityOf(entityType);
+    if (!entity || entity === 'status') return fail(404, `unknown entityType "${entityType}": use ${LONG_NAMES.join(', ')}`);
+    const found = rowsOf(entity, src);
+    const rows = Array.isArray(found) ? found : [found];
+    const asked = Array.isArray(request.body?.attributeNames) ? request.body.attributeNames.filter((a: unknown) => typeof a === 'string') : [];
+    const names: string[] = asked.length ? asked : [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    return ok({ attributeNames: names, results: rows.map((r) => names.map((n) => (Object.hasOwn(r, n) ? (r[n] ?? null) : null))) });
+  }
+  if (op !== 'QUERY' && op !== 'READ') return fail(501, `operation ${op} is not supported; use QUERY`);
+  const type = String(props.type ?? props.entityType ?? 'status');
+  const entity = entityOf(type);
+  if (!entity) return fail(404, `unknown type "${type}": use connection, link, address, flow, router or status`);
+  if (entity === 'flow') {
+    const s = src.status();
+    return ok({ ...s.flows, list: src.flows() });
+  }
+  // Our own shape: the router entity answers with the routers this one reaches (as it always has).
+  return ok(entity === 'router' ? src.status().routers : rowsOf(entity, src));
+}
 
 export interface ManagementServer {
   port: number;

@@ -5,6 +5,7 @@
 import type tls from 'node:tls';
 import type net from 'node:net';
 import type { DataPort } from './flows.js';
+import { guardConnection } from './connectionGuard.js';
 import { DATA_FORMAT, decodeTag } from './framing.js';
 import type { Logger } from './log.js';
 
@@ -138,7 +139,13 @@ export class PeerLink implements DataPort {
     conn.on('receiver_open', (ctx: any) => this.receiverOpened(ctx.receiver));
     conn.on('connection_close', (ctx: any) => {
       const err = ctx.connection?.error;
-      this.teardown(err ? `the peer closed the connection: ${err.description ?? err.condition}` : 'the peer closed the connection');
+      // Answer the peer's close before the socket goes: clients wait for it (proton's close() does).
+      try {
+        this.conn.close();
+      } catch {
+        // ignore
+      }
+      this.teardown(err ? `the peer closed the connection: ${err.description ?? err.condition}` : 'the peer closed the connection', true);
     });
     conn.on('connection_error', (ctx: any) => {
       const err = ctx.connection?.error;
@@ -155,6 +162,7 @@ export class PeerLink implements DataPort {
       this.lastError = `AMQP error: ${e?.message ?? e}`;
     });
     socket.on('close', () => this.teardown(this.lastError ?? 'the connection closed'));
+    guardConnection(conn, socket, { log, onReject: (reason) => (this.lastError = reason) });
     coalesceWrites(conn, socket);
   }
 
@@ -348,7 +356,8 @@ export class PeerLink implements DataPort {
     this.teardown(reason);
   }
 
-  private teardown(reason: string): void {
+  /** `closing`: our close frame is on its way, so the socket is ended after it rather than cut. */
+  private teardown(reason: string, closing = false): void {
     if (this.closed) return;
     this.closed = true;
     if (this.direction === 'outgoing' && this.isRouterLink && !this.remote && !this.lastError && (this.socket as tls.TLSSocket).encrypted) {
@@ -361,9 +370,18 @@ export class PeerLink implements DataPort {
     this.lastError ??= reason;
     this.dataQueue.length = 0;
     this.controlQueue.length = 0;
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (closing) this.endAfterClose();
+    else if (!this.socket.destroyed) this.socket.destroy();
     this.log.debug('connection down', { name: this.name, reason: this.lastError, wasUp });
     this.handlers.onDown(this, this.lastError ?? reason);
+  }
+
+  private endAfterClose(): void {
+    // rhea writes the close within the next ticks (see coalesceWrites); a peer that lingers is cut.
+    setImmediate(() => {
+      if (!this.socket.destroyed) this.socket.end();
+    });
+    setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
   get isClosed(): boolean {

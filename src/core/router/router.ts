@@ -9,9 +9,12 @@ import { TcpConnectorAdaptor, TcpListenerAdaptor, type AdaptorStats } from './ad
 import type { ConnectorConfig, ListenerConfig, RouterConfig } from './config.js';
 import { FlowCore, type DataPort } from './flows.js';
 import { createLogger, type Logger } from './log.js';
-import { startManagementServer, type ManagementServer } from './management.js';
+import { answerManagement, startManagementServer, type ManagedLink, type ManagementServer } from './management.js';
+import { ClientReceiver, ClientSender, keyLinksByNameAndRole, matchSettleModes } from './clients.js';
+import { ACCEPTED, IN_DOUBT, RELEASED, RoutedMessage, noSettle, once, outcomeFromWire, type MessageSink, type Outcome, type Settle } from './delivery.js';
 import { PeerLink, type ConnectionStatus, type PeerRole, type RheaConnection } from './peer.js';
-import { addressTable, chooseTarget, computeRoutes, isNewer, type AddressTarget, type LinkState, type Route } from './routing.js';
+import { addressTable, chooseTarget, computeRoutes, type AddressTarget, type LinkState, type Route } from './routing.js';
+import { checkLinkState, LinkStateGuard, LogBudget, peerCost, peerIdentityProblem, unreachableMsFromEnv, type TrustView } from './trust.js';
 import { describeAcceptError, describeConnectError, loadTls } from './tls.js';
 import type { Kind } from './framing.js';
 
@@ -35,11 +38,23 @@ export interface RouterStatus {
 
 export type MessageHandler = (body: unknown, fromRouterId: string) => void;
 
-interface Subscriber {
-  deliver(message: any, from: string): void;
+type Subscriber = MessageSink;
+
+interface AnycastDelivery {
+  message: RoutedMessage;
+  address: string;
+  from: string;
+  settle: Settle;
+  /** Consumers here and routers that released it (or could not be reached): not tried again. */
+  triedSinks: Set<MessageSink>;
+  triedRouters: Set<string>;
+  /** Arrived from another router: only this router's consumers are tried. */
+  localOnly: boolean;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a router waits for the outcome of a message it sent to another router before it is in doubt. */
+const AWAIT_OUTCOME_MS = 10 * 60_000;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -326,6 +341,10 @@ export class Router {
   config: RouterConfig;
   private seq = 0;
   private readonly lsdb = new Map<string, LinkState>();
+  /** What goes into lsdb from peers, and routed messages' sources: see trust.ts. */
+  private readonly lsGuard = new LinkStateGuard(this.lsdb, { unreachableMs: unreachableMsFromEnv() });
+  private readonly refusedLog = new LogBudget();
+  private sweepTimer?: NodeJS.Timeout;
   private routes = new Map<string, Route>();
   private tcpTable = new Map<string, AddressTarget[]>();
   private subTable = new Map<string, AddressTarget[]>();
@@ -358,6 +377,7 @@ export class Router {
     );
     this.core.onTargetsChanged = () => this.scheduleLsa();
     this.events.setMaxListeners(100);
+    this.events.on('routes', () => this.onRoutesChanged());
   }
 
   get id(): string {
@@ -376,6 +396,9 @@ export class Router {
     // Re-flood our record now and then: repairs any loss.
     router.refreshTimer = setInterval(() => router.floodOwn(), 30_000);
     router.refreshTimer.unref();
+    // Forget routers unreachable for a while (bounded by time: unreachableMs plus a quarter of it).
+    router.sweepTimer = setInterval(() => router.sweepLinkState(), Math.min(10_000, Math.max(100, router.lsGuard.unreachableMs / 4)));
+    router.sweepTimer.unref();
     router.ready = true;
     router.log.info('router started', { siteName: config.siteName, mode: config.mode });
     return router;
@@ -496,6 +519,7 @@ export class Router {
     this.stopped = true;
     this.ready = false;
     clearInterval(this.refreshTimer);
+    clearInterval(this.sweepTimer);
     if (this.lsaTimer) clearImmediate(this.lsaTimer);
     for (const c of this.connectors.values()) c.stop();
     for (const l of this.listeners.values()) l.close(true);
@@ -534,14 +558,27 @@ export class Router {
           link.close('the peer has our own router id: a router linked to itself, or two routers share an id');
           return;
         }
+        if (link.isRouterLink) {
+          const bad = peerIdentityProblem(link.remote);
+          if (bad) {
+            this.log.warn('refused a peer router', { name: link.name, reason: bad });
+            link.close(bad);
+            return;
+          }
+          // van-cost comes from the peer: finite and at least 1, whatever it sent.
+          link.cost = peerCost(link.cost);
+        }
         this.links.add(link);
         if (link.isRouterLink) {
           this.core.addPort(link);
           connector?.linkUp();
           this.log.info('link up', { name: link.name, direction: link.direction, remoteRouter: link.remote?.routerId, remoteSite: link.remote?.siteName, cost: link.cost });
-          // Full database sync to the new neighbour, then our updated record to all.
-          for (const lsa of this.lsdb.values()) if (lsa.id !== this.id) link.sendControl({ t: 'lsa', lsa });
+          // Our updated record to all, then the whole database to the new neighbour, nearest routers
+          // first: it takes a relayed record only once it knows a router on our side that lists it.
           this.updateOwnLsa();
+          const order = (id: string) => this.routes.get(id)?.cost ?? Infinity;
+          const records = [...this.lsdb.values()].filter((l) => l.id !== this.id).sort((a, b) => order(a.id) - order(b.id));
+          for (const lsa of records) link.sendControl({ t: 'lsa', lsa });
         } else {
           this.attachClient(link);
         }
@@ -552,8 +589,11 @@ export class Router {
         listener?.links.delete(link);
         if (link.isRouterLink) {
           this.core.removePort(link, `the link to router ${link.peerId || link.host} went down`);
+          this.failAwaiting((w) => w.via === link);
           if (wasKnown) {
             this.log.info('link down', { name: link.name, remoteRouter: link.remote?.routerId, reason });
+            const peer = link.remote?.routerId;
+            if (peer && !this.linkTo(peer)) this.lsGuard.linkDown(peer);
             this.updateOwnLsa();
           }
         } else {
@@ -592,7 +632,7 @@ export class Router {
     for (const l of this.links) {
       const id = l.remote?.routerId;
       if (!l.isRouterLink || l.state !== 'up' || !id) continue;
-      neighbors[id] = Math.min(neighbors[id] ?? Infinity, l.cost);
+      neighbors[id] = Math.min(Object.hasOwn(neighbors, id) ? neighbors[id] : Infinity, l.cost);
     }
     return {
       id: this.id,
@@ -617,6 +657,8 @@ export class Router {
   private updateOwnLsa(): void {
     if (this.stopped) return;
     const lsa = this.ownLsa();
+    const own = checkLinkState(lsa, Date.now());
+    if (!own.ok) this.refused('our own link-state record would be refused by other routers', { reason: own.reason });
     this.lsdb.set(this.id, lsa);
     this.recompute();
     this.flood(lsa, undefined);
@@ -634,6 +676,14 @@ export class Router {
   private recompute(): void {
     const before = JSON.stringify([...this.routes.values()]);
     this.routes = computeRoutes(this.id, this.lsdb);
+    // Records held back because they came the wrong way may pass with the new routes (bounded rounds).
+    for (let round = 0; round < 8; round++) {
+      const taken = this.lsGuard.retry(this.trustView());
+      if (taken.length === 0) break;
+      for (const t of taken) this.flood(t.lsa, this.linkTo(t.via));
+      this.routes = computeRoutes(this.id, this.lsdb);
+    }
+    this.lsGuard.noteRoutes(this.routes, Date.now());
     this.tcpTable = addressTable(this.id, this.lsdb, this.routes, 'addresses');
     this.subTable = addressTable(this.id, this.lsdb, this.routes, 'subscriptions');
     const after = JSON.stringify([...this.routes.values()]);
@@ -647,40 +697,83 @@ export class Router {
     if (!body || typeof body !== 'object') return;
     const m = body as Record<string, any>;
     if (m.t === 'lsa') {
-      const lsa = m.lsa as LinkState;
-      if (!lsa || typeof lsa.id !== 'string' || lsa.id === this.id) return;
-      lsa.subscriptions ??= [];
-      lsa.addresses ??= {};
-      lsa.neighbors ??= {};
-      if (!isNewer(lsa, this.lsdb.get(lsa.id))) return;
-      this.lsdb.set(lsa.id, lsa);
-      this.flood(lsa, link);
-      this.recompute();
+      this.onLinkState(link, m.lsa);
     } else if (m.t === 'msg') {
-      this.routeEnvelope(m as Envelope);
+      this.routeEnvelope(m as Envelope, link);
+    } else if (m.t === 'disp') {
+      this.routeDisposition(m as DispositionEnvelope, link);
     }
+  }
+
+  /** Routers linked to us (up), with the site id each gave in its open. */
+  private trustView(): TrustView {
+    const neighbors = new Map<string, string>();
+    for (const l of this.links) if (l.isRouterLink && l.state === 'up' && l.remote) neighbors.set(l.remote.routerId, l.remote.siteId);
+    return { self: this.id, db: this.lsdb, routes: this.routes, neighbors };
+  }
+
+  /** A record is checked, and taken only from the right direction, before it is stored or flooded. */
+  private onLinkState(link: PeerLink, raw: unknown): void {
+    const from = link.remote?.routerId;
+    if (!from || !link.isRouterLink) return;
+    const verdict = this.lsGuard.offer(raw, from, this.trustView(), Date.now());
+    if (verdict.kind === 'refused') {
+      const id = (raw as { id?: unknown } | null)?.id;
+      this.refused('link-state record refused', { from, record: typeof id === 'string' ? id.slice(0, 80) : undefined, reason: verdict.reason });
+      return;
+    }
+    if (verdict.kind !== 'accepted') return;
+    this.flood(verdict.lsa, link);
+    this.recompute();
+  }
+
+  private sweepLinkState(): void {
+    if (this.stopped) return;
+    for (const h of this.lsGuard.expireHeld(Date.now())) {
+      this.refused('link-state record refused', { from: h.via, record: h.id.slice(0, 80), reason: `router ${h.via} is not the way toward ${h.id.slice(0, 80)}, and no copy came the right way` });
+    }
+    const removed = this.lsGuard.sweep(Date.now());
+    if (removed.length === 0) return;
+    this.log.info('forgot routers unreachable for a while', { routers: removed.slice(0, 20), count: removed.length, afterMs: this.lsGuard.unreachableMs });
+    this.recompute();
+  }
+
+  /** One line per bad input, at most 20 per 10 s (a hostile peer must not flood the log either). */
+  private refused(what: string, fields: Record<string, unknown>): void {
+    const suppressed = this.refusedLog.take(Date.now());
+    if (suppressed === undefined) return;
+    this.log.warn(what, suppressed ? { ...fields, suppressedBefore: suppressed } : fields);
   }
 
   // ---- messaging ----------------------------------------------------------------------------------
 
+  /** Anycast messages sent to other routers, awaiting the outcome there. */
+  private readonly awaiting = new Map<number, { d: AnycastDelivery; dst: string; via: PeerLink; at: number }>();
+  private awaitingSeq = 0;
+
   /** Multicast: every subscriber of `address` in every router gets `body`. */
   publish(address: string, body: unknown): void {
-    this.routeMessage({ body }, address, 'multicast', this.id);
+    this.routeMulticast(RoutedMessage.decoded({ body }), address, this.id);
   }
 
   /** Anycast: one subscriber (the closest) gets `body`. Returns false when nobody subscribes. */
   send(address: string, body: unknown): boolean {
-    return this.routeMessage({ body }, address, 'anycast', this.id);
+    if (!this.hasConsumer(address)) return false;
+    this.routeAnycast(RoutedMessage.decoded({ body }), address, this.id, noSettle);
+    return true;
   }
 
   subscribe(address: string, handler: MessageHandler): () => void {
     return this.addSubscriber(address, {
-      deliver: (message, from) => {
+      congested: false,
+      offer: (message, from, settle) => {
         try {
-          handler(message.body, from);
+          handler(message.message.body, from);
         } catch (e) {
           this.log.warn('message handler failed', { address, error: e });
         }
+        settle(ACCEPTED);
+        return true;
       },
     });
   }
@@ -691,6 +784,7 @@ export class Router {
     const first = set.size === 0;
     set.add(sub);
     if (first) this.scheduleLsa();
+    this.kickClientSenders();
     let removed = false;
     return () => {
       if (removed) return;
@@ -705,44 +799,136 @@ export class Router {
     };
   }
 
-  private deliverLocal(message: any, address: string, mode: 'multicast' | 'anycast', from: string): boolean {
+  /** Whether any router (this one included) has a consumer for `address`. */
+  private hasConsumer(address: string): boolean {
+    if ((this.subscribers.get(address)?.size ?? 0) > 0) return true;
+    return (this.subTable.get(address) ?? []).some((t) => t.routerId !== this.id);
+  }
+
+  /** Routes a message a client sent: multicast is at most once per consumer, anycast carries the outcome. */
+  private routeMessage(message: RoutedMessage, address: string, from: string, settle: Settle): void {
     if (address === MANAGEMENT_ADDRESS) {
-      this.handleManagement(message);
-      return true;
+      this.handleManagement(message.message);
+      settle(ACCEPTED);
+    } else if (isMulticastAddress(address)) {
+      // Settled once handed to every consumer's queue (or link to its router): like Skupper's multicast,
+      // a consumer whose queue is full misses it.
+      this.routeMulticast(message, address, from);
+      settle(ACCEPTED);
+    } else {
+      this.routeAnycast(message, address, from, settle);
     }
+  }
+
+  private routeMulticast(message: RoutedMessage, address: string, from: string): boolean {
+    let any = this.deliverMulticastLocal(message, address, from);
+    for (const t of this.subTable.get(address) ?? []) {
+      if (t.routerId === this.id) continue;
+      any = this.sendEnvelope({ t: 'msg', dst: t.routerId, src: from, addr: address, mode: 'multicast', m: message.encoded }) || any;
+    }
+    return any;
+  }
+
+  private deliverMulticastLocal(message: RoutedMessage, address: string, from: string): boolean {
     const set = this.subscribers.get(address);
     if (!set || set.size === 0) return false;
-    if (mode === 'multicast') {
-      for (const s of [...set]) s.deliver(message, from);
-    } else {
-      const list = [...set];
-      list[this.anycastTurn++ % list.length].deliver(message, from);
-    }
+    for (const s of [...set]) if (!s.offer(message, from, noSettle)) this.log.debug('a multicast consumer is full: message not delivered to it', { address });
     return true;
   }
 
-  private routeMessage(message: any, address: string, mode: 'multicast' | 'anycast', from: string): boolean {
-    if (address === MANAGEMENT_ADDRESS) return this.deliverLocal(message, address, mode, from);
-    const targets = this.subTable.get(address) ?? [];
-    if (mode === 'multicast') {
-      let any = false;
-      let encoded: Buffer | undefined;
-      for (const t of targets) {
-        if (t.routerId === this.id) any = this.deliverLocal(message, address, mode, from) || any;
-        else {
-          encoded ??= rhea.message.encode(message);
-          any = this.sendEnvelope({ t: 'msg', dst: t.routerId, src: from, addr: address, mode, m: encoded }) || any;
-        }
-      }
-      return any;
-    }
-    const t = chooseTarget(targets, 'closest', () => 0, this.anycastTurn++);
-    if (!t) return false;
-    if (t.routerId === this.id) return this.deliverLocal(message, address, mode, from);
-    return this.sendEnvelope({ t: 'msg', dst: t.routerId, src: from, addr: address, mode, m: rhea.message.encode(message) });
+  /**
+   * Anycast with the consumer's outcome carried back to `settle`: local consumers first (round robin,
+   * the ones under their byte bound preferred), then the closest other router. A consumer or router that
+   * releases the message is not tried again for it; when none is left, the sender gets released.
+   */
+  private routeAnycast(message: RoutedMessage, address: string, from: string, settle: Settle, localOnly = false): void {
+    const d: AnycastDelivery = { message, address, from, settle: once(settle), triedSinks: new Set(), triedRouters: new Set(), localOnly };
+    this.forwardAnycast(d);
   }
 
-  private sendEnvelope(env: Envelope): boolean {
+  private forwardAnycast(d: AnycastDelivery): void {
+    if (this.stopped) return d.settle(RELEASED);
+    if (!d.triedRouters.has(this.id)) {
+      if (this.offerLocal(d)) return;
+      d.triedRouters.add(this.id);
+    }
+    if (d.localOnly) return d.settle(RELEASED);
+    for (;;) {
+      const targets = (this.subTable.get(d.address) ?? []).filter((t) => !d.triedRouters.has(t.routerId));
+      const t = chooseTarget(targets, 'closest', () => 0, this.anycastTurn++);
+      if (!t) return d.settle(RELEASED);
+      d.triedRouters.add(t.routerId);
+      if (this.sendAnycastTo(t.routerId, d)) return;
+    }
+  }
+
+  private offerLocal(d: AnycastDelivery): boolean {
+    const set = this.subscribers.get(d.address);
+    if (!set || set.size === 0) return false;
+    const list = [...set].filter((s) => !d.triedSinks.has(s));
+    if (list.length === 0) return false;
+    const start = this.anycastTurn++ % list.length;
+    const ordered = [...list.slice(start), ...list.slice(0, start)].sort((a, b) => Number(a.congested) - Number(b.congested));
+    for (const sink of ordered) {
+      d.triedSinks.add(sink);
+      const taken = sink.offer(d.message, d.from, (outcome) => {
+        // Released by this consumer: another one may take it (resend-released, as skupper-router does).
+        if (outcome.kind === 'released') this.forwardAnycast(d);
+        else d.settle(outcome);
+      });
+      if (taken) return true;
+    }
+    return false;
+  }
+
+  private sendAnycastTo(routerId: string, d: AnycastDelivery): boolean {
+    const r = this.routes.get(routerId);
+    const via = r && this.linkTo(r.nextHop);
+    if (!via) return false;
+    const id = ++this.awaitingSeq;
+    // An outcome lost on the way (a hop that went down behind the next one) must not pin the entry forever.
+    if (id % 1024 === 0) this.failAwaiting((w) => Date.now() - w.at > AWAIT_OUTCOME_MS);
+    this.awaiting.set(id, { d, dst: routerId, via, at: Date.now() });
+    via.sendControl({ t: 'msg', dst: routerId, src: d.from, addr: d.address, mode: 'anycast', m: d.message.encoded, id });
+    return true;
+  }
+
+  /** The outcome of a message this router sent to another router (or one passing through). */
+  private routeDisposition(env: DispositionEnvelope, link: PeerLink): void {
+    if (typeof env.dst !== 'string' || typeof env.id !== 'number' || typeof env.src !== 'string') return;
+    if (this.lsGuard.sourceProblem(env.src, link.remote?.routerId ?? '', this.trustView())) return;
+    if (env.dst !== this.id) {
+      this.sendEnvelope(env);
+      return;
+    }
+    const waiting = this.awaiting.get(env.id);
+    // Only the router the message went to may settle it (the way back may differ from the way out).
+    if (!waiting || waiting.dst !== env.src) return;
+    this.awaiting.delete(env.id);
+    const outcome = outcomeFromWire(env.o);
+    if (outcome.kind === 'released') this.forwardAnycast(waiting.d);
+    else waiting.d.settle(outcome);
+  }
+
+  private sendDisposition(dst: string, id: number, outcome: Outcome): void {
+    this.sendEnvelope({ t: 'disp', dst, src: this.id, id, o: JSON.parse(JSON.stringify(outcome)) });
+  }
+
+  /** Messages sent over a link that went down, or to a router no longer reachable, are in doubt. */
+  private failAwaiting(lost: (w: { dst: string; via: PeerLink; at: number }) => boolean): void {
+    for (const [id, w] of this.awaiting) {
+      if (!lost(w)) continue;
+      this.awaiting.delete(id);
+      w.d.settle(IN_DOUBT);
+    }
+  }
+
+  private onRoutesChanged(): void {
+    if (this.awaiting.size) this.failAwaiting((w) => !this.routes.has(w.dst) || w.via.state !== 'up');
+    this.kickClientSenders();
+  }
+
+  private sendEnvelope(env: Envelope | DispositionEnvelope): boolean {
     const r = this.routes.get(env.dst);
     const link = r && this.linkTo(r.nextHop);
     if (!link) return false;
@@ -750,29 +936,58 @@ export class Router {
     return true;
   }
 
-  private routeEnvelope(env: Envelope): void {
+  private routeEnvelope(env: Envelope, link: PeerLink): void {
     if (typeof env.dst !== 'string' || typeof env.addr !== 'string') return;
-    if (env.dst !== this.id) {
-      this.sendEnvelope(env);
+    // The source is what subscribers (service sync) believe: it must be on the side the message came from.
+    const bad = this.lsGuard.sourceProblem(env.src, link.remote?.routerId ?? '', this.trustView());
+    if (bad) {
+      this.refused('routed message dropped', { from: link.remote?.routerId, src: typeof env.src === 'string' ? env.src.slice(0, 80) : undefined, address: env.addr.slice(0, 80), reason: bad });
       return;
     }
-    let message: any;
+    const id = typeof env.id === 'number' ? env.id : undefined;
+    if (env.dst !== this.id) {
+      // Cannot pass it on: the sending router learns at once (and tries another consumer or releases).
+      if (!this.sendEnvelope(env) && id !== undefined && typeof env.src === 'string') this.sendDisposition(env.src, id, RELEASED);
+      return;
+    }
+    let bytes: Buffer;
     try {
-      message = rhea.message.decode(Buffer.isBuffer(env.m) ? env.m : Buffer.from(env.m as any));
+      bytes = Buffer.isBuffer(env.m) ? env.m : Buffer.from(env.m as any);
     } catch {
       return;
     }
-    this.deliverLocal(message, env.addr, env.mode === 'anycast' ? 'anycast' : 'multicast', env.src);
+    const message = RoutedMessage.encoded(bytes);
+    if (env.mode === 'anycast') {
+      const settle = id !== undefined && typeof env.src === 'string' ? (o: Outcome) => this.sendDisposition(env.src, id, o) : noSettle;
+      this.routeAnycast(message, env.addr, env.src, settle, true);
+    } else {
+      this.deliverMulticastLocal(message, env.addr, env.src);
+    }
   }
 
   // ---- plain AMQP clients (normal listener) -------------------------------------------------------
 
-  private readonly clientSubs = new Map<PeerLink, (() => void)[]>();
+  /** Per client connection: its links (rhea link -> what closes ours), and the client receivers to kick. */
+  private readonly clientLinks = new Map<PeerLink, { links: Map<any, () => void>; senders: Set<ClientSender> }>();
+  private readonly clientReceivers = new Set<ClientReceiver>();
+  /** Client links by rhea link, for management. */
+  private readonly clientLinkStats = new WeakMap<object, ClientSender | ClientReceiver>();
+  private kickScheduled = false;
 
   private attachClient(link: PeerLink): void {
     const conn = link.conn;
-    const unsubs: (() => void)[] = [];
-    this.clientSubs.set(link, unsubs);
+    // Credit is ours to give (ClientReceiver), not rhea's fixed window.
+    conn.options.credit_window = 0;
+    keyLinksByNameAndRole(conn);
+    const state = { links: new Map<any, () => void>(), senders: new Set<ClientSender>() };
+    this.clientLinks.set(link, state);
+    // A session ended without detaching its links first takes them along.
+    conn.on('session_close', (ctx: any) => {
+      for (const [l, close] of [...state.links]) if (l.session === ctx.session) close();
+    });
+    link.socket.on('drain', () => {
+      for (const s of state.senders) s.pump();
+    });
     conn.on('sender_open', (ctx: any) => {
       const sender = ctx.sender;
       const source = sender.source ?? {};
@@ -783,120 +998,107 @@ export class Router {
       } else {
         sender.set_source(source);
       }
+      matchSettleModes(sender);
       if (!address) {
+        sender.on('sender_close', () => {});
         sender.close({ condition: 'amqp:invalid-field', description: 'a receiver needs a source address' });
         return;
       }
-      const queue: any[] = [];
-      const drain = () => {
-        while (queue.length && sender.sendable()) sender.send(queue.shift());
+      const out = new ClientSender(sender, link.socket, () => this.kickClientSenders());
+      state.senders.add(out);
+      this.clientLinkStats.set(sender, out);
+      const unsub = this.addSubscriber(address, out);
+      const closed = () => {
+        unsub();
+        state.links.delete(sender);
+        state.senders.delete(out);
+        out.close();
       };
-      sender.on('sendable', drain);
-      const unsub = this.addSubscriber(address, {
-        deliver: (message) => {
-          const out = { ...message };
-          delete out.delivery_annotations;
-          if (queue.length === 0 && sender.sendable()) sender.send(out);
-          else if (queue.length < 10_000) queue.push(out);
-        },
-      });
-      unsubs.push(unsub);
-      sender.on('sender_close', unsub);
+      state.links.set(sender, closed);
+      sender.on('sender_close', closed);
+      sender.on('sender_error', () => {});
     });
     conn.on('receiver_open', (ctx: any) => {
       const receiver = ctx.receiver;
       receiver.set_target(receiver.target ?? {});
+      // The client's settle modes stand: a pre-settled sender gets the pre-settled link it asked for.
+      matchSettleModes(receiver);
+      const r = new ClientReceiver(receiver, {
+        route: (message, address, settle) => this.routeMessage(message, address, this.id, settle),
+        holdBack: (address) => this.holdBack(address),
+      });
+      this.clientReceivers.add(r);
+      this.clientLinkStats.set(receiver, r);
+      const closed = () => {
+        state.links.delete(receiver);
+        this.clientReceivers.delete(r);
+        r.close();
+      };
+      state.links.set(receiver, closed);
+      receiver.on('receiver_close', closed);
+      receiver.on('receiver_error', () => {});
     });
-    conn.on('message', (ctx: any) => {
-      const message = ctx.message;
-      const address: string | undefined = ctx.receiver?.target?.address || message?.to;
-      if (!address) {
-        ctx.delivery.reject({ condition: 'amqp:precondition-failed', description: 'no address: set the link target or the message "to"' });
-        return;
-      }
-      const mode = isMulticastAddress(address) ? 'multicast' : 'anycast';
-      const ok = this.routeMessage(message, address, mode, this.id);
-      if (ok || mode === 'multicast') {
-        // Multicast with nobody listening is delivered to nobody, as in Skupper.
-        ctx.delivery.accept();
-      } else {
-        // Anycast with no subscriber anywhere: the sender may retry later or elsewhere.
-        this.log.debug('no subscriber for message', { address });
-        ctx.delivery.release({ undeliverable_here: true });
-      }
+  }
+
+  /** No credit for a sender whose address has no consumer, or only local ones over their byte bound. */
+  private holdBack(address: string | undefined): boolean {
+    if (!address || address === MANAGEMENT_ADDRESS || isMulticastAddress(address)) return false;
+    if ((this.subTable.get(address) ?? []).some((t) => t.routerId !== this.id)) return false;
+    const local = this.subscribers.get(address);
+    if (!local || local.size === 0) return true;
+    for (const s of local) if (!s.congested) return false;
+    return true;
+  }
+
+  /** Consumers appeared or drained: senders held back may get credit again. */
+  private kickClientSenders(): void {
+    if (this.kickScheduled || this.clientReceivers.size === 0) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      for (const r of this.clientReceivers) r.topUp();
     });
   }
 
   private detachClient(link: PeerLink): void {
-    for (const u of this.clientSubs.get(link) ?? []) u();
-    this.clientSubs.delete(link);
+    const state = this.clientLinks.get(link);
+    if (!state) return;
+    this.clientLinks.delete(link);
+    for (const close of [...state.links.values()]) close();
   }
 
   // ---- management ---------------------------------------------------------------------------------
 
   private handleManagement(request: any): void {
-    const props = request.application_properties ?? {};
-    const op = String(props.operation ?? 'QUERY').toUpperCase();
-    const type = String(props.type ?? props.entityType ?? 'status')
-      .replace(/^io\.skupper\.router\./, '')
-      .replace(/^org\.apache\.qpid\.dispatch\./, '');
-    let statusCode = 200;
-    let body: unknown;
-    const s = this.status();
-    if (op !== 'QUERY' && op !== 'READ') {
-      statusCode = 501;
-      body = `operation ${op} is not supported; use QUERY`;
-    } else {
-      switch (type) {
-        case 'connection':
-          body = s.connections;
-          break;
-        case 'link':
-          body = this.linkList();
-          break;
-        case 'address':
-          body = s.addresses;
-          break;
-        case 'flow':
-          body = { ...s.flows, list: this.core.list() };
-          break;
-        case 'router':
-        case 'node':
-          body = s.routers;
-          break;
-        case 'status':
-          body = s;
-          break;
-        default:
-          statusCode = 404;
-          body = `unknown type "${type}": use connection, link, address, flow, router or status`;
-      }
+    let answer: ReturnType<typeof answerManagement>;
+    try {
+      answer = answerManagement(request, {
+        status: () => this.status(),
+        links: () => this.linkList(),
+        flows: () => this.core.list(),
+      });
+    } catch (e) {
+      this.log.warn('management request failed', { error: e });
+      return;
     }
-    if (!request.reply_to) return;
-    this.routeMessage(
-      {
-        to: request.reply_to,
-        correlation_id: request.correlation_id ?? request.message_id,
-        application_properties: { statusCode, statusDescription: statusCode === 200 ? 'OK' : 'Error' },
-        body: JSON.parse(JSON.stringify(body)),
-      },
-      request.reply_to,
-      'anycast',
-      this.id,
-    );
+    if (!answer || typeof request.reply_to !== 'string' || !request.reply_to) return;
+    const reply = { to: request.reply_to, correlation_id: request.correlation_id ?? request.message_id, ...answer };
+    this.routeAnycast(RoutedMessage.decoded(reply), request.reply_to, this.id, noSettle);
   }
 
-  private linkList(): { connection: string; name: string; role: 'sender' | 'receiver'; address?: string }[] {
-    const out: { connection: string; name: string; role: 'sender' | 'receiver'; address?: string }[] = [];
+  private linkList(): ManagedLink[] {
+    const out: ManagedLink[] = [];
     for (const l of this.links) {
       try {
         l.conn.each_link((link: any) => {
           const sender = link.is_sender();
+          const client = this.clientLinkStats.get(link);
           out.push({
             connection: l.name,
             name: link.name,
             role: sender ? 'sender' : 'receiver',
             address: sender ? (link.source?.address ?? link.target?.address) : link.target?.address,
+            ...(client ? client.stats() : {}),
           });
         });
       } catch {
@@ -968,6 +1170,17 @@ interface Envelope {
   addr: string;
   mode: 'multicast' | 'anycast';
   m: Buffer;
+  /** Anycast: the sending router awaits the outcome under this id (a DispositionEnvelope). */
+  id?: number;
+}
+
+/** The outcome of an anycast Envelope, routed back to the router that sent it. */
+interface DispositionEnvelope {
+  t: 'disp';
+  dst: string;
+  src: string;
+  id: number;
+  o: unknown;
 }
 
 function loadTlsSafe(l: ListenerConfig): { hash: string } | undefined {

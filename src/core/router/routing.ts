@@ -52,7 +52,8 @@ export function computeRoutes(self: string, db: ReadonlyMap<string, LinkState>):
     for (const [v, cost] of Object.entries(lsa.neighbors)) {
       if (v === u) continue;
       const back = db.get(v);
-      if (!back || back.neighbors[u] === undefined) continue; // one-sided: not (yet) a link
+      // One-sided: not (yet) a link. Own keys only: a router id may be "constructor".
+      if (!back || !Object.hasOwn(back.neighbors, u)) continue;
       const c = Math.max(cost, back.neighbors[u]);
       const nd = best + c;
       const old = dist.get(v);

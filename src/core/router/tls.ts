@@ -26,7 +26,7 @@ export function loadTls(files: TlsFiles): LoadedTls {
     cert = readFileSync(files.cert);
     key = readFileSync(files.key);
   } catch (e) {
-    throw new Error(`cannot read TLS files (${(e as Error).message})`);
+    throw new Error(`cannot read TLS files (${(e as Error).message})`, { cause: e });
   }
   const hash = createHash('sha256').update(ca).update('\0').update(cert).update('\0').update(key).digest('hex');
   const hit = cache.get(hash);
@@ -35,7 +35,7 @@ export function loadTls(files: TlsFiles): LoadedTls {
   try {
     context = tls.createSecureContext({ ca, cert, key, minVersion: 'TLSv1.3' });
   } catch (e) {
-    throw new Error(`the TLS files ${files.cert}, ${files.key}, ${files.ca} do not form a usable key pair and CA (${(e as Error).message})`);
+    throw new Error(`the TLS files ${files.cert}, ${files.key}, ${files.ca} do not form a usable key pair and CA (${(e as Error).message})`, { cause: e });
   }
   let caNames: string[] = [];
   try {

@@ -4,11 +4,13 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import type { KubeObject } from '../kube/client';
 import type { KeyPair } from '../pki';
+import { UserError } from '../errors';
+import { imageReferenceProblem } from './image';
 import {
-  APPLICATION_LABEL, BUNDLE_CONFIGMAP, BUNDLE_DIR, BUNDLE_KEY, CERTS_DIR, CLAIMS_PORT, COMPONENT_LABEL,
-  CONTROLLED_ANNOTATION, EDGE_PORT, HEALTH_PORT, type Ingress, INTER_ROUTER_PORT, PART_OF, PART_OF_LABEL, ROUTER,
-  ROUTER_SELECTOR, type RouterMode, SERVICES_CONFIGMAP, SITE_CA_DIR, SITE_CA_SECRET, SITE_CONFIGMAP,
-  SITE_SERVER_SECRET, acceptsLinks,
+  APPLICATION_LABEL, BUNDLE_CONFIGMAP, BUNDLE_DIR, BUNDLE_KEY, CERTS_DIR, CHANNEL_DIR, CLAIMS_PORT,
+  CONTROLLED_ANNOTATION, CONTROLLER, EDGE_PORT, GATE_PORT, HEALTH_PORT, type Ingress, INTER_ROUTER_PORT,
+  NETWORK_STATUS_CONFIGMAP, PART_OF, PART_OF_LABEL, ROUTER, ROUTER_SELECTOR, type RouterMode, SERVICES_CONFIGMAP,
+  SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks,
 } from './names';
 
 export interface ResourceOptions {
@@ -40,6 +42,8 @@ export const DEFAULT_ROUTER_IMAGE = 'node:20-alpine';
 export function resolveOptions(options: SiteOptions): ResolvedSiteOptions {
   const routers = options.routers ?? 1;
   if (!Number.isInteger(routers) || routers < 1 || routers > 16) throw new RangeError(`routers must be an integer from 1 to 16 (got ${routers})`);
+  const imageProblem = options.routerImage ? imageReferenceProblem(options.routerImage) : undefined;
+  if (imageProblem) throw new UserError(`router image ${imageProblem}`);
   return {
     namespace: options.namespace,
     siteName: options.siteName || options.namespace,
@@ -116,47 +120,53 @@ export function siteRecordFrom(configMap: KubeObject): SiteRecord {
   };
 }
 
-export function routerServiceAccount(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(o, ROUTER, owner), automountServiceAccountToken: true };
+/**
+ * The router pod's account. Only its controller container gets a token (the pod mounts none by
+ * default): the router container, which accepts connections from other sites and from claimants,
+ * reaches the API through the controller's gate and holds no credential of its own.
+ */
+export function controllerServiceAccount(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(o, CONTROLLER, owner), automountServiceAccountToken: false };
 }
 
 /**
- * Least privilege in the site's namespace, rule by rule:
- * - configmaps: read the site (`skupper-site`) and watch it; read/write `skupper-services` (service sync)
- *   and the network status the agent publishes.
- * - secrets: watch link secrets (`skupper.io/type=connection-token`); the claims server creates, updates
- *   and deletes token and claim records; revoke-access replaces the site CA.
- * - services: the services reconciler creates one Service per exposed address and removes it.
- * - pods: read only, to find the target pods of exposed workloads.
- * - events: create/patch, so the agent's events appear on the site ConfigMap (`van debug events`).
- * - deployments, statefulsets: read only, to resolve an exposed workload's selector and ports.
- * Nothing cluster-scoped: a namespace admin can grant all of it.
+ * What the controller container may do in the site's namespace, by name where the name is known:
+ * - configmaps: read the site, the services and the status ConfigMap; merge-patch the status (init
+ *   creates it, so no create). Nothing on the router bundle: the pod's code is not its to change.
+ * - secrets: read and update, for link secrets (watched by label) and claim records (named after
+ *   their tokens), whose names are not known ahead; no create, no delete. The CA is read to sign
+ *   the certificates of redeemed claims; it never leaves this container.
+ * - services: one Service per exposed address, named after the address.
+ * - pods: read, to find the targets of exposed workloads. events: create/patch.
+ * - the router Deployment: get (is the site being deleted?).
+ * Every right here is one that ClusterRole admin holds in the namespace, so a namespace admin can
+ * grant it; nothing cluster-scoped.
  */
-export function routerRole(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
-  const rw = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
-  const ro = ['get', 'list', 'watch'];
+export function controllerRole(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  const read = ['get', 'list', 'watch'];
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: meta(o, ROUTER, owner),
+    metadata: meta(o, CONTROLLER, owner),
     rules: [
-      { apiGroups: [''], resources: ['configmaps'], verbs: rw },
-      { apiGroups: [''], resources: ['secrets'], verbs: rw },
-      { apiGroups: [''], resources: ['services'], verbs: rw },
-      { apiGroups: [''], resources: ['pods'], verbs: ro },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP], verbs: read },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [NETWORK_STATUS_CONFIGMAP], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'update'] },
+      { apiGroups: [''], resources: ['services'], verbs: [...read, 'create', 'update', 'delete'] },
+      { apiGroups: [''], resources: ['pods'], verbs: read },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ro },
+      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [ROUTER], verbs: ['get'] },
     ],
   };
 }
 
-export function routerRoleBinding(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+export function controllerRoleBinding(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: meta(o, ROUTER, owner),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROUTER },
-    subjects: [{ kind: 'ServiceAccount', name: ROUTER, namespace: o.namespace }],
+    metadata: meta(o, CONTROLLER, owner),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: CONTROLLER },
+    subjects: [{ kind: 'ServiceAccount', name: CONTROLLER, namespace: o.namespace }],
   };
 }
 
@@ -191,6 +201,11 @@ export function siteServerSecret(o: ResolvedSiteOptions, owner: V1OwnerReference
 /** Skupper 1.x service definitions, one JSON value per address; empty at init. */
 export function servicesConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(o, SERVICES_CONFIGMAP, owner), data: {} };
+}
+
+/** The status ConfigMap the router pod publishes into, made here so that its account needs no create right. */
+export function networkStatusConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(o, NETWORK_STATUS_CONFIGMAP, owner), data: {} };
 }
 
 /** The router bundle (dist/router.js, gzipped) the pod runs: the code of the extension that installed it. */
@@ -240,11 +255,42 @@ export function routerService(o: ResolvedSiteOptions, owner: V1OwnerReference): 
   };
 }
 
+/** The uid (and gid) the router pod's containers run as: not root, not a uid an image is likely to own files as. */
+export const RUN_AS_USER = 10000;
+
+/** Every container of the router pod: not root, read-only root filesystem, no privilege, no capability. */
+export function containerSecurityContext(): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS_USER,
+    runAsGroup: RUN_AS_USER,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Where the controller container finds its token, as the API server's own projection would put it. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The router pod: two containers running the same bundle.
+ * - `router`: the router, the site agent and the claims front: everything that accepts connections
+ *   from outside. No service-account token, no CA: it reaches the API only through the controller's
+ *   gate on the pod's loopback, which forwards a fixed list of requests (controller/gate.ts), and
+ *   hands claim redemptions to the controller.
+ * - `controller`: holds the token (projected into this container only) and the rights of the
+ *   skupper-controller Role; reads the CA to sign redeemed claims. Listens on loopback only.
+ */
 export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference, siteId: string): KubeObject {
   const labels = siteLabels(o, { ...ROUTER_SELECTOR, 'app.kubernetes.io/name': ROUTER });
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const containerPorts = [...routerPorts(o), { name: 'health', port: HEALTH_PORT }].map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
   const probe = (path: string, extra: object) => ({ httpGet: { path, port: HEALTH_PORT }, ...extra });
+  const podEnv = [fieldEnv('POD_IP', 'status.podIP'), fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace')];
+  const gateEnv = [{ name: 'SKUPPER_GATE_PORT', value: String(GATE_PORT) }, { name: 'SKUPPER_CHANNEL_DIR', value: CHANNEL_DIR }];
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -255,40 +301,68 @@ export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference
       template: {
         metadata: { labels, annotations: { ...o.annotations } },
         spec: {
-          serviceAccountName: ROUTER,
-          automountServiceAccountToken: true,
+          serviceAccountName: CONTROLLER,
+          // No token in every container: the controller's volume below projects one into it alone.
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {
               name: 'router',
               image: o.routerImage,
               command: ['node', '-e', LOADER],
               env: [
-                fieldEnv('POD_IP', 'status.podIP'),
-                fieldEnv('POD_NAME', 'metadata.name'),
-                fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+                ...podEnv,
                 { name: 'SKUPPER_SITE_ID', value: siteId },
                 { name: 'SKUPPER_SITE_NAME', value: o.siteName },
                 { name: 'SKUPPER_BUNDLE_DIR', value: BUNDLE_DIR },
                 { name: 'SKUPPER_CERTS_DIR', value: CERTS_DIR },
-                { name: 'SKUPPER_SITE_CA_DIR', value: SITE_CA_DIR },
                 { name: 'SKUPPER_HEALTH_PORT', value: String(HEALTH_PORT) },
+                ...gateEnv,
               ],
               ports: containerPorts,
               readinessProbe: probe('/readyz', { initialDelaySeconds: 0, periodSeconds: 2, failureThreshold: 3 }),
               livenessProbe: probe('/healthz', { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 }),
               // No default requests: the cluster's LimitRange (if any) decides; --resources sets them.
               ...(o.resources ? { resources: o.resources } : {}),
+              securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: 'router-bundle', mountPath: BUNDLE_DIR, readOnly: true },
                 { name: 'router-certs', mountPath: CERTS_DIR, readOnly: true },
-                { name: 'site-ca', mountPath: SITE_CA_DIR, readOnly: true },
+                { name: 'channel', mountPath: CHANNEL_DIR },
+                // The link certificates and keys the agent writes for the router (a private folder).
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+            {
+              name: 'controller',
+              image: o.routerImage,
+              command: ['node', '-e', LOADER],
+              env: [...podEnv, { name: 'SKUPPER_COMPONENT', value: 'controller' }, { name: 'SKUPPER_BUNDLE_DIR', value: BUNDLE_DIR }, ...gateEnv],
+              securityContext: containerSecurityContext(),
+              volumeMounts: [
+                { name: 'router-bundle', mountPath: BUNDLE_DIR, readOnly: true },
+                { name: 'channel', mountPath: CHANNEL_DIR, readOnly: true },
+                { name: 'controller-token', mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
               ],
             },
           ],
           volumes: [
             { name: 'router-bundle', configMap: { name: BUNDLE_CONFIGMAP } },
             { name: 'router-certs', secret: { secretName: SITE_SERVER_SECRET } },
-            { name: 'site-ca', secret: { secretName: SITE_CA_SECRET } },
+            { name: 'channel', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+            { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
+            {
+              // What the API server's kube-api-access volume holds, for the controller container only.
+              name: 'controller-token',
+              projected: {
+                defaultMode: 0o444,
+                sources: [
+                  { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+                  { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+                  { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+                ],
+              },
+            },
           ],
         },
       },
@@ -308,11 +382,12 @@ export interface SiteMaterial {
 export function siteObjects(o: ResolvedSiteOptions, siteUid: string, material: SiteMaterial): KubeObject[] {
   const owner = siteOwner(siteUid);
   return [
-    routerServiceAccount(o, owner),
-    routerRole(o, owner),
-    routerRoleBinding(o, owner),
+    controllerServiceAccount(o, owner),
+    controllerRole(o, owner),
+    controllerRoleBinding(o, owner),
     siteCASecret(o, owner, material.ca),
     servicesConfigMap(o, owner),
+    networkStatusConfigMap(o, owner),
     bundleConfigMap(o, owner, material.bundleGzip, material.bundleVersion),
     routerService(o, owner),
     siteServerSecret(o, owner, material.server, material.ca),

@@ -44,14 +44,26 @@ export function fakeKube(services: Record<string, string> = {}) {
   return { kube, state };
 }
 
-/** Routers joined by one in-memory multicast bus. */
+/**
+ * Routers joined by one in-memory multicast bus. Like real routers' link state, each knows the site of
+ * the others (learned here from the site id of a router's first announcement).
+ */
 export function bus() {
   const subs = new Map<string, Set<(b: unknown, from: string) => void>>();
+  const siteOf = new Map<string, string>();
   return (id: string): RouterLike & { applied: any[] } => ({
     id,
     applied: [],
-    status: () => ({ id, mode: 'interior', connections: [], routers: [], tcpListeners: [], tcpConnectors: [] }),
+    status: () => ({ id, mode: 'interior', connections: [], routers: [...siteOf].filter(([r]) => r !== id).map(([r, siteId]) => ({ id: r, siteId })), tcpListeners: [], tcpConnectors: [] }),
     publish: (address, body) => {
+      if (!siteOf.has(id)) {
+        try {
+          const site = JSON.parse(String(body))?.site?.id;
+          if (typeof site === 'string') siteOf.set(id, site);
+        } catch {
+          // not an announcement
+        }
+      }
       for (const h of subs.get(address) ?? []) h(body, id);
     },
     subscribe: (address, handler) => {

@@ -49,7 +49,7 @@ describe('services module', () => {
     assert.deepEqual(applied.private.tcpListeners, [{ name: 'tcp-go-echo:9090', host: '127.0.8.2', port: 9090, address: 'tcp-go-echo' }]);
     const svc = priv.state.services.get('tcp-go-echo');
     assert.equal(svc.metadata.annotations[CONTROLLED_ANNOTATION], 'true');
-    assert.deepEqual(svc.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: 'site-uid' }]);
+    assert.deepEqual(svc.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: 'site-uid', controller: true }]);
     assert.deepEqual(svc.spec.selector, { application: 'skupper-router', 'skupper.io/component': 'router' });
     assert.deepEqual(svc.spec.ports, [{ name: 'port9090', port: 9090, targetPort: 9090, protocol: 'TCP' }]);
     assert.ok(events.some((e) => e.startsWith('private ServiceAdded: service tcp-go-echo (tcp 9090) from site public')));
@@ -141,7 +141,7 @@ describe('services module after a restart', () => {
 describe('readiness: a router waits (briefly) for its links and for the services of the sites it reaches', () => {
   test('link coming up, then a site not heard, then ready; never longer than the grace time', async () => {
     const join = bus();
-    let clock = 1_000_000;
+    const clock = 1_000_000;
     const base = join('r');
     let status = { id: 'r', mode: 'interior' as const, connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1 }] as any[], routers: [] as { id: string; siteId: string }[], tcpListeners: [], tcpConnectors: [] };
     const router = { ...base, status: () => status };
