@@ -2,6 +2,7 @@
 // commands/index.ts; main.ts finds the verb, parses its flags with the global ones, and runs it.
 import { stringify } from 'yaml';
 import { type FlagSpecs, type ParsedArgs } from './args';
+import { asciiSafeJson, printableLines } from '../core/text';
 
 export interface GlobalOptions {
   context?: string;
@@ -43,11 +44,12 @@ export function globalsFrom(args: ParsedArgs): GlobalOptions {
   };
 }
 
-/** Prints `value` as JSON or YAML when asked, else calls `human` for the human form. */
+/** Prints `value` as JSON or YAML when asked, else calls `human` for the human form (without control characters: it may quote what sites publish). */
 export function report(io: CliIO, globals: GlobalOptions, value: unknown, human: () => string): void {
-  if (globals.output === 'json') io.out(JSON.stringify(value, null, 2));
-  else if (globals.output === 'yaml') io.out(stringify(value).trimEnd());
-  else io.out(human());
+  if (globals.output === 'json') io.out(asciiSafeJson(JSON.stringify(value, null, 2)));
+  // JSON.stringify and YAML leave C1 controls (U+009B is a CSI) and bidi controls raw.
+  else if (globals.output === 'yaml') io.out(stringify(value, (_k, v) => (typeof v === 'string' ? printableLines(v) : v)).trimEnd());
+  else io.out(printableLines(human()));
 }
 
 /** A verb that is part of the contract but not built yet. */

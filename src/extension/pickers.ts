@@ -4,13 +4,9 @@ import type { NetworkReader } from '../core/network/reader';
 import type { SiteRecord } from '../core/network/types';
 import type { NodeDesc } from '../views/model/nodes';
 import type { Target } from './core-adapter';
-import { UserError } from '../core/errors';
+import { Cancelled, UserError } from '../core/errors';
 
-export class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-  }
-}
+export { Cancelled };
 
 export function need<T>(v: T | undefined): T {
   if (v === undefined) throw new Cancelled();
@@ -35,7 +31,7 @@ export async function pickContext(reader: NetworkReader, placeHolder = 'Kubernet
 export async function pickNamespace(reader: NetworkReader, context: string, opts: { withSite?: boolean; withoutSite?: boolean; preferOwn?: boolean } = {}): Promise<string> {
   const rec = reader.current.contexts.find((c) => c.name === context);
   const own = rec?.namespace ?? 'default';
-  let names = (rec?.namespaces ?? []).filter((n) => (opts.withSite ? !!n.site : opts.withoutSite ? !n.site : true)).map((n) => n.name);
+  const names = (rec?.namespaces ?? []).filter((n) => (opts.withSite ? !!n.site : opts.withoutSite ? !n.site : true)).map((n) => n.name);
   if (!opts.withSite && !names.includes(own)) names.unshift(own);
   // like the CLI: the context's own namespace when it fits what the command needs
   const ownRec = rec?.namespaces.find((n) => n.name === own);

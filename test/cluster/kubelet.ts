@@ -18,7 +18,7 @@
 //   resolve through workloads/resolve-preload.cjs (the cluster DNS stand-in).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -453,7 +453,10 @@ async function syncVolumes(rt: PodRt): Promise<void> {
       if (vol.hostPath) {
         rt.volumes.set(vol.name, vol.hostPath.path);
         if (vol.hostPath.type === 'DirectoryOrCreate') mkdirSync(vol.hostPath.path, { recursive: true });
-      } else mkdirSync(dir, { recursive: true }); // emptyDir and anything else: an empty folder
+      } else {
+        mkdirSync(dir, { recursive: true }); // emptyDir and anything else: an empty folder
+        chmodSync(dir, 0o777); // as the kubelet makes it: writable whatever uid the containers run as
+      }
       continue;
     }
     const h = hashFiles(files);
@@ -607,10 +610,19 @@ function commandOf(rt: PodRt, c: any, env: Record<string, string>): string[] {
   return full;
 }
 
+/** securityContext.runAsUser/runAsGroup (container over pod) and allowPrivilegeEscalation: false, through setpriv. */
+function asUser(rt: PodRt, c: any): string[] {
+  const pod = rt.pod.spec.securityContext ?? {};
+  const uid = c.securityContext?.runAsUser ?? pod.runAsUser;
+  if (uid === undefined || uid === 0) return [];
+  const gid = c.securityContext?.runAsGroup ?? pod.runAsGroup ?? 0;
+  return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...(c.securityContext?.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []), '--'];
+}
+
 async function launch(rt: PodRt, ctr: CtrRt): Promise<void> {
   const c = ctr.spec;
   const env = await containerEnv(rt, c);
-  const argv = commandOf(rt, c, env);
+  const argv = [...asUser(rt, c), ...commandOf(rt, c, env)];
   const binDir = join(rt.dir, 'bin');
   mkdirSync(binDir, { recursive: true });
   if (!existsSync(join(binDir, 'node'))) symlinkSync(process.execPath, join(binDir, 'node'));
@@ -1321,7 +1333,7 @@ function serveLogs(): void {
 function killLeftovers(): void {
   if (!existsSync(podsDir)) return;
   for (const p of readdirSync(podsDir)) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(join(podsDir, p));
     } catch {

@@ -67,6 +67,7 @@ function routerRssKb(podName: string): number | undefined {
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       if (!environ.includes(`POD_NAME=${podName}`)) continue;
+      if (environ.includes('SKUPPER_COMPONENT=controller')) continue; // the pod's other container
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('router.js.gz') && !cmd.startsWith('node')) continue;
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -135,7 +136,7 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
     await new Promise((r) => setTimeout(r, 3000));
     const rss = routerRssKb(pods[0].metadata.name);
     console.log(`FIGURE router-rss-kb=${rss ?? 'unknown'} (pod ${pods[0].metadata.name}, at rest 3 s after Ready)`);
-    const health: any = await fetch(`http://${pods[0].status.podIP}:9191/status`).then((r) => r.json());
+    const health: any = await fetch(`http://${pods[0].status.podIP}:9192/status`).then((r) => r.json());
     assert.equal(health.site.id, cm.metadata.uid);
     assert.deepEqual(health.router.listeners.map((l: any) => l.name).sort(), ['amqp', 'edge', 'inter-router']);
 
@@ -151,7 +152,7 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
     });
     assert.equal(created.status, 201, created.text);
     const linked: any = await eventually('the router has a connector for the link secret', 30_000, async () => {
-      const st: any = await fetch(`http://${pods[0].status.podIP}:9191/status`).then((r) => r.json());
+      const st: any = await fetch(`http://${pods[0].status.podIP}:9192/status`).then((r) => r.json());
       return st.links.includes('link-to-nowhere') ? st : undefined;
     });
     assert.ok(linked.events.some((e: any) => e.reason === 'LinkConfigured'));

@@ -92,7 +92,7 @@ test('tcp-echo: a private site reaches a public echo server through the VAN', { 
 test('tcp-echo: connectors follow scale-up, scale-down and a restarted pod', { timeout: 120_000 }, async () => {
   const [router] = await cast.pub.readyPods('application=skupper-router');
   const connectors = async (): Promise<string[]> => {
-    const r = await fetch(`http://${router.ip}:9191/status`);
+    const r = await fetch(`http://${router.ip}:9192/status`);
     const st: any = await r.json();
     return st.router.tcpConnectors.filter((c: any) => c.address === 'tcp-go-echo').map((c: any) => c.host).sort();
   };

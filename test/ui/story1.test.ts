@@ -15,7 +15,7 @@ import { ensureControlPlane } from '../cluster/controlplane';
 import { Kube } from '../cluster/kube';
 import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
 import { SiteUnderTest } from '../e2e/helpers';
-import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickInput, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench, walk } from './harness';
+import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench, walk } from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 
@@ -189,6 +189,8 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
       await quickPick(page, /Save to file/);
       await shot('token-save-dialog');
       await fileDialog(page, file);
+      // A file inside the workspace: the extension asks first (a token there can end up committed).
+      await page.getByRole('button', { name: 'Save here' }).click({ timeout: 30_000 });
       await waitToast(page, /Token written to/, 60_000);
     });
     assert.ok(existsSync(file), 'token file written');

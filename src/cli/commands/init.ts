@@ -2,6 +2,7 @@
 import type { CliCommand } from '../command';
 import { report } from '../command';
 import { UsageError } from '../../core/errors';
+import { imageReferenceProblem } from '../../core/site/image';
 import { initSite } from '../../core/site/kube';
 import { initLocalSite, startLocalSite } from '../../core/site/local';
 import type { Ingress, RouterMode } from '../../core/site/names';
@@ -28,7 +29,7 @@ export const initCommand: CliCommand = {
     'ingress-host': { type: 'string', description: 'host name or IP other sites use (added to the server certificate; nodeport, or the local site\'s listen address)' },
     'router-mode': { type: 'string', choices: ['interior', 'edge'], description: 'interior (default) or edge (no incoming links)' },
     routers: { type: 'number', description: 'router replicas (default 1)' },
-    'router-image': { type: 'string', description: 'image of the router pod (default node:20-alpine)' },
+    'router-image': { type: 'string', description: 'image of the router pod (default node:20-alpine); pin it by digest: IMAGE@sha256:DIGEST' },
     labels: { type: 'string', multiple: true, description: 'KEY=VALUE label on every object of the site (repeatable)' },
     annotations: { type: 'string', multiple: true, description: 'KEY=VALUE annotation on every object of the site (repeatable)' },
     update: { type: 'boolean', description: 're-apply the objects of an existing site (keeps its id and CA)' },
@@ -50,6 +51,9 @@ export const initCommand: CliCommand = {
       return;
     }
     const routers = args.flags.routers as number | undefined;
+    const image = args.flags['router-image'] as string | undefined;
+    const imageProblem = image === undefined ? undefined : imageReferenceProblem(image);
+    if (imageProblem) throw new UsageError(`--router-image: ${imageProblem}`);
     if (routers !== undefined && (!Number.isInteger(routers) || routers < 1 || routers > 16)) throw new UsageError('--routers must be an integer from 1 to 16');
     const client = target.client();
     const result = await initSite(client, {
@@ -59,7 +63,7 @@ export const initCommand: CliCommand = {
       ingressHost: args.flags['ingress-host'] as string | undefined,
       routerMode,
       routers,
-      routerImage: args.flags['router-image'] as string | undefined,
+      routerImage: image,
       labels: keyValues(args.flags.labels as string[] | undefined, 'labels'),
       annotations: keyValues(args.flags.annotations as string[] | undefined, 'annotations'),
       update: args.flags.update === true,

@@ -1,6 +1,6 @@
 // van link delete NAME
 import { UsageError } from '../../core/errors';
-import { deleteLink } from '../../core/link/link';
+import { checkLinkName, deleteLink } from '../../core/link/link';
 import { type CliCommand } from '../command';
 import { linkSiteFor, siteFlags } from './linkSite';
 
@@ -13,6 +13,11 @@ export const linkDeleteCommand: CliCommand = {
   async run(args, globals, io) {
     const name = args.positionals[0];
     if (!name) throw new UsageError('name the link to delete (see "van link status")');
+    try {
+      checkLinkName(name);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     await deleteLink(linkSiteFor(args, globals), name);
     io.out(`Link ${name} deleted: its connection drops.`);
   },

@@ -1,9 +1,9 @@
 // van token create FILE [--expiry 15m] [--uses 1] [--token-type claim|cert] [--name N]
-import { writeFileSync, chmodSync } from 'node:fs';
 import { UsageError, UserError } from '../../core/errors';
 import { describeExpiry } from '../../core/pki';
 import { createToken } from '../../core/token/issue';
 import { parseDuration, tokenYaml } from '../../core/token/token';
+import { writeTokenFile } from '../../core/token/tokenFile';
 import { type CliCommand } from '../command';
 import { linkSiteFor, siteFlags } from './linkSite';
 
@@ -38,10 +38,14 @@ export const tokenCreateCommand: CliCommand = {
       return;
     }
     try {
-      writeFileSync(file, text, { mode: 0o600 });
-      chmodSync(file, 0o600);
+      writeTokenFile(file, text);
     } catch (e) {
-      throw new UserError(`cannot write the token to ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`);
+      // A claim nobody holds the password of is only clutter (and counts in revoke-access): remove it.
+      if (type === 'claim') {
+        const removed = await site.claims().delete(created.secret.metadata.name).catch(() => false);
+        throw new UserError(`${(e as Error).message}; ${removed ? 'the claim was deleted, run the command again with another FILE' : `claim ${created.secret.metadata.name} could not be deleted: nobody has its password, and it ${describeExpiry(created.expires!)}`}`);
+      }
+      throw e;
     }
     const detail = type === 'claim'
       ? `claim ${created.secret.metadata.name}, ${uses} use${uses === 1 ? '' : 's'}, ${describeExpiry(created.expires!)}`

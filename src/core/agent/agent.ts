@@ -1,7 +1,8 @@
 // The site agent: the program around the router in a site (a pod, or a local process). It reads the
 // site and its links from a SiteStore, builds the router config (routerConfig.ts), starts the router
-// and re-applies on every change, serves /healthz /readyz /status, and runs modules (the claims
-// server, the services reconciler) that other parts plug in with addModule.
+// and re-applies on every change, serves /healthz /readyz (for probes, on the pod IP) and /status
+// (site, links, events: on a loopback address only), and runs modules (the claims server, the
+// services reconciler) that other parts plug in with addModule.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,10 @@ export interface AgentOptions<R extends AgentRouter = AgentRouter> {
   /** Site facts the store does not hold (router id, hosts, ports, TLS file paths). */
   site: Omit<AgentSite, 'id' | 'name' | 'mode' | 'ingress'>;
   namespace: string;
+  /** Probes: /healthz and /readyz only (the kubelet reaches them on the pod IP). */
   health: { host: string; port: number };
+  /** /status (the site, its links' names, recent events): bind a loopback address; none when absent. */
+  status?: { host: string; port: number };
   kube?: KubeClient;
   events?: EventRecorder;
   /** Private folder for link TLS files (a fresh 0700 tmp folder by default). */
@@ -103,6 +107,7 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
   private readonly tlsDir: string;
   private unwatch?: () => void;
   private server?: Server;
+  private statusServer?: Server;
   private timer?: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
   private lastApplied = '';
@@ -179,7 +184,7 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
       events: this.events,
       listenHost: this.o.site.listenHost,
       localHost: this.o.site.localHost,
-      reservedPorts: [...c.listeners.map((l) => l.port), this.o.health.port, ...(c.management ? [c.management.port] : [])],
+      reservedPorts: [...c.listeners.map((l) => l.port), this.o.health.port, ...(this.o.status ? [this.o.status.port] : []), ...(c.management ? [c.management.port] : [])],
       applyServices: (services) => this.applyServices(services),
       kube: this.o.kube,
       serverTls: this.o.site.serverTls,
@@ -299,11 +304,12 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
     };
   }
 
-  private serveHealth(): Promise<void> {
-    this.server = createServer((req, res) => {
+  /** The probes' listener (pod IP) answers /healthz and /readyz; /status only on the status listener. */
+  private async serveHealth(): Promise<void> {
+    const handler = (withStatus: boolean) => createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       const send = (code: number, body: string, type = 'text/plain') => {
-        res.writeHead(code, { 'content-type': type });
+        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
         res.end(body);
       };
       if (path === '/healthz') return send(200, 'ok\n');
@@ -311,13 +317,19 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
         const why = this.notReadyReason();
         return why === undefined ? send(200, 'ready\n') : send(503, `not ready${why ? `: ${why}` : ''}\n`);
       }
-      if (path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
+      if (withStatus && path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
       send(404, 'not found\n');
     });
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.o.health.port, this.o.health.host, () => resolve());
+    const listen = (server: Server, at: { host: string; port: number }) => new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => resolve());
     });
+    this.server = handler(false);
+    await listen(this.server, this.o.health);
+    if (this.o.status) {
+      this.statusServer = handler(true);
+      await listen(this.statusServer, this.o.status);
+    }
   }
 
   async stop(): Promise<void> {
@@ -334,14 +346,22 @@ export class SiteAgent<R extends AgentRouter = AgentRouter> {
     }
     await this.applying.catch(() => undefined);
     await this.router?.stop();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections?.();
+    for (const server of [this.server, this.statusServer]) {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server?.closeAllConnections?.();
+    }
     rmSync(this.tlsDir, { recursive: true, force: true });
   }
 
   /** The port the health server listens on (when started with port 0). */
   healthPort(): number | undefined {
     const address = this.server?.address();
+    return address && typeof address === 'object' ? address.port : undefined;
+  }
+
+  /** The port the status listener listens on (when started with port 0). */
+  statusPort(): number | undefined {
+    const address = this.statusServer?.address();
     return address && typeof address === 'object' ? address.port : undefined;
   }
 }

@@ -1,15 +1,20 @@
 // Entry of the router bundle (dist/router.js): the site agent with its router, in a router pod
 // (Kubernetes) or as a local site's process. No vscode import, no package.json read at runtime.
 //   Kubernetes: env POD_IP, POD_NAME, POD_NAMESPACE, SKUPPER_SITE_ID, SKUPPER_SITE_NAME,
-//               SKUPPER_CERTS_DIR (tls.crt, tls.key, ca.crt), SKUPPER_HEALTH_PORT; in-cluster API access.
+//               SKUPPER_CERTS_DIR (tls.crt, tls.key, ca.crt), SKUPPER_HEALTH_PORT, SKUPPER_STATUS_PORT;
+//               in-cluster API access.
 //   Local:      env SKUPPER_PLATFORM=local, SKUPPER_SITE_DIR (see src/core/site/local.ts).
+//   The router pod's controller container runs the same bundle with SKUPPER_COMPONENT=controller
+//   (controller/run.ts); the router container then reaches the API through it (SKUPPER_GATE_PORT).
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage } from '../errors';
 import { KubeClient } from '../kube/client';
+import { GateClient } from '../controller/gateClient';
+import { runController } from '../controller/run';
 import { Router } from '../router/router';
 import { readLocalSite } from '../site/local';
-import { CERTS_DIR, HEALTH_PORT } from '../site/names';
+import { CERTS_DIR, HEALTH_PORT, STATUS_PORT } from '../site/names';
 import { type AgentModule, type AgentOptions, SiteAgent } from './agent';
 import { KubeSiteStore } from './kubeStore';
 import { sharesHostLoopback } from './hosts';
@@ -39,7 +44,8 @@ export function agentOptions(env: NodeJS.ProcessEnv = process.env): AgentOptions
   }
   const podIp = env.POD_IP && isIP(env.POD_IP) ? env.POD_IP : undefined;
   const certs = env.SKUPPER_CERTS_DIR || CERTS_DIR;
-  const client = KubeClient.inCluster({ namespace: env.POD_NAMESPACE });
+  // In a router pod the API is reached through the controller container's gate: this container has no token.
+  const client = env.SKUPPER_GATE_PORT ? GateClient.fromEnv(env, podIp) : KubeClient.inCluster({ namespace: env.POD_NAMESPACE });
   return {
     store: new KubeSiteStore(client),
     startRouter,
@@ -48,6 +54,8 @@ export function agentOptions(env: NodeJS.ProcessEnv = process.env): AgentOptions
     // The kubelet probes the pod IP. Pods of the test control plane share the host's network with
     // their own 127.x address each: bind that address, never 0.0.0.0 or 127.0.0.1, to stay apart.
     health: { host: podIp ?? '0.0.0.0', port: Number(env.SKUPPER_HEALTH_PORT) || HEALTH_PORT },
+    // Not on the pod IP: whoever reaches the pod would read the site, its links and its events.
+    status: { host: sharesHostLoopback(podIp) ? podIp! : '127.0.0.1', port: Number(env.SKUPPER_STATUS_PORT) || STATUS_PORT },
     site: {
       routerId: env.POD_NAME || `${env.SKUPPER_SITE_NAME ?? 'router'}-${process.pid}`,
       listenHost: podIp ?? '0.0.0.0',
@@ -84,7 +92,7 @@ export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<Si
   return agent;
 }
 
-runAgent().catch((error) => {
+(process.env.SKUPPER_COMPONENT === 'controller' ? runController() : runAgent()).catch((error) => {
   process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', component: 'agent', msg: `the site agent cannot start: ${errorMessage(error)}` })}\n`);
   process.exit(1);
 });

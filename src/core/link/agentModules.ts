@@ -1,6 +1,6 @@
 // The agent modules of issue 6, run in the router pod (or the local site's process):
-// - claims: the HTTPS claims endpoint (port 8081 on the pod IP) with the site's server certificate;
-//   it also notices a new server certificate (revoke-access) and has the agent restart its listeners
+// - claims: the HTTPS claims endpoint (port 8081 on the pod IP) with the site's server certificate,
+//   on sites that accept links only (an interior site with an ingress); it also notices a new server certificate (revoke-access) and has the agent restart its listeners
 //   with it, dropping the links they had accepted;
 // - link-status: publishes this router's connections into ConfigMap skupper-network-status, key
 //   site.json (JSON merge patch on that key only), at most once a second, on every connection event,
@@ -14,10 +14,11 @@ import type { KubeClient, KubeObject } from '../kube/client';
 import type { AgentContext, AgentModule, AgentRouter } from '../agent/agent';
 import { type StatusKube, patchStatusKeys } from '../agent/statusPublisher';
 import { readLocalSite } from '../site/local';
-import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET } from '../site/names';
+import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks } from '../site/names';
 import { ClaimsServer } from '../token/claimsServer';
 import { KeyPool } from '../pki';
-import { makeCertToken } from '../token/issue';
+import { GateClient } from '../controller/gateClient';
+import { certIssuer } from './issuer';
 import { KubeLinkSite, SITE_STATUS_KEY } from './kubeSite';
 import { LOCAL_STATUS_FILE, LocalLinkSite } from './localSite';
 import type { LinkSite, PublishedConnection, SiteStatusDoc } from './site';
@@ -90,10 +91,14 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
   return {
     name: 'claims',
     async start(ctx) {
+      // A site that accepts no links has no claim to redeem: open no port for strangers.
+      if (!acceptsLinks(ctx.site.mode, ctx.site.ingress)) return;
       const site = linkSiteOf(ctx);
       const identity = { id: ctx.site.id, name: ctx.site.name };
-      // One key made ahead: a redemption then costs a signature, not an RSA key generation.
-      const keys = new KeyPool(1).warm();
+      // In a router pod the controller container redeems: the claim records and the CA are its.
+      const redeem = ctx.kube instanceof GateClient ? ctx.kube.redeem : undefined;
+      // Else one key made ahead: a redemption then costs a signature, not an RSA key generation.
+      const keys = redeem ? undefined : new KeyPool(1).warm();
       let tls = await readServerTls(ctx);
       let hash = sha(tls.cert, tls.key);
       const port = options.port ?? (ctx.platform === 'local' ? readLocalSite(ctx.namespace)?.ports.claims ?? CLAIMS_PORT : CLAIMS_PORT);
@@ -102,12 +107,8 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
         tls: { cert: tls.cert, key: tls.key },
         host: ctx.listenHost,
         port,
-        issue: async (req) => {
-          const [ca, ingress] = await Promise.all([site.ca(), site.ingress()]);
-          if (!ingress.ok) throw new Error(ingress.reason);
-          const who = (req.siteName ?? 'site').toLowerCase().replace(/[^a-z0-9-]/g, '-');
-          return makeCertToken(ca, identity, ingress.ingress, `${identity.name}-${req.claim}`.slice(0, 63).replace(/-+$/, ''), `${who}-link-to-${identity.name}`, keys);
-        },
+        issue: certIssuer(site, identity, keys),
+        redeem,
         event: (e) => ctx.events.record(e.type, e.reason, e.message),
       });
       await server.listen();

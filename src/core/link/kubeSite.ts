@@ -5,7 +5,7 @@ import { UserError } from '../errors';
 import type { KubeClient, KubeObject } from '../kube/client';
 import { statusCode } from '../kube/errors';
 import { createCA, describeCertificate, issueCertificate, type KeyPair } from '../pki';
-import { ROUTER, SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET } from '../site/names';
+import { NETWORK_STATUS_CONFIGMAP as STATUS_CONFIGMAP, ROUTER, SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET } from '../site/names';
 import { type ClaimRecord, type ClaimStore, recordFromSecret, recordSecret, type VersionedRecord } from '../token/claims';
 import {
   DEFAULT_CLAIMS_PORT,
@@ -20,7 +20,7 @@ import {
 } from '../token/types';
 import { type IngressAnswer, type LinkSite, parseStatusDoc, secretText, type SiteStatusDoc } from './site';
 
-export const STATUS_CONFIGMAP = 'skupper-network-status';
+export { NETWORK_STATUS_CONFIGMAP as STATUS_CONFIGMAP } from '../site/names';
 export const SITE_STATUS_KEY = 'site.json';
 
 interface ServiceLike {
@@ -203,6 +203,10 @@ export class KubeClaimStore implements ClaimStore {
 
   async list(): Promise<ClaimRecord[]> {
     return (await this.client.list<SecretManifest>('Secret', `${TYPE_LABEL}=${TYPE_CLAIM_RECORD}`)).map(recordFromSecret);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return (await this.get(name)) ? this.client.delete('Secret', name) : false;
   }
 
   async deleteAll(): Promise<number> {

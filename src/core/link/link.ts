@@ -21,6 +21,7 @@ import {
   TYPE_LABEL,
 } from '../token/types';
 import { UserError } from '../errors';
+import { printable } from '../text';
 import type { LinkSite, PublishedConnection, SiteStatusDoc } from './site';
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
@@ -135,7 +136,18 @@ export async function createLink(site: LinkSite, tokenText: string, options: Cre
   };
 }
 
+/** A Secret name (DNS subdomain): what every link is named; nothing else reaches a path or an API URL. */
+const LINK_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function checkLinkName(name: string): string {
+  if (!LINK_NAME.test(name)) {
+    throw new UserError(`"${printable(name, 80)}" is not a link name (lower case letters, digits, '-' and '.'): see "van link status" for the links here`);
+  }
+  return name;
+}
+
 export async function deleteLink(site: LinkSite, name: string): Promise<void> {
+  checkLinkName(name);
   const gone = await site.deleteLink(name);
   if (!gone) {
     const names = (await site.listLinks()).map((l) => l.metadata.name);

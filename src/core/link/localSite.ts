@@ -1,7 +1,7 @@
 // A local site (folder under the user's data home, see src/core/site/local.ts) as links and tokens
 // see it: links/<name>.yaml hold the link Secrets (the same manifests as on Kubernetes), claims/
 // the claim records, status/site.json the link state its agent publishes.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { UserError } from '../errors';
@@ -88,6 +88,7 @@ export class LocalLinkSite implements LinkSite {
   }
 
   async deleteLink(name: string): Promise<boolean> {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) return false;
     const file = join(this.dir, 'links', `${name}.yaml`);
     if (!existsSync(file)) return false;
     rmSync(file);
@@ -115,9 +116,53 @@ export class LocalLinkSite implements LinkSite {
   }
 }
 
+/** A lock older than this is left over from a crash: an update holds its lock for milliseconds. */
+export const STALE_LOCK_MS = 10_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the lock file was left by a process that is gone (its pid, written in it, is not alive) or
+ * is older than STALE_LOCK_MS (also the empty locks of earlier versions).
+ */
+export function staleLock(file: string, now = Date.now()): boolean {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) return true;
+    return now - statSync(file).mtimeMs > STALE_LOCK_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** The lock's fd, holding this process's pid; undefined when another live update holds it. */
+function takeLock(file: string): number | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeFileSync(fd, `${process.pid} ${new Date().toISOString()}\n`);
+      return fd;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A crash between taking and removing the lock would block the claim for good: clear it once.
+      if (attempt > 0 || !staleLock(file)) return undefined;
+      rmSync(file, { force: true });
+    }
+  }
+  return undefined;
+}
+
 /**
  * Claim records as files; an update takes a lock file (O_EXCL) and compares the version it read, so
- * two processes redeeming at once cannot both count the last use.
+ * two processes redeeming at once cannot both count the last use. Inside one process an update runs
+ * without a pause between lock and unlock; a lock left by a crashed process is cleared.
  */
 export class FileClaimStore implements ClaimStore {
   constructor(private readonly dir: string) {}
@@ -153,12 +198,8 @@ export class FileClaimStore implements ClaimStore {
 
   async update(record: ClaimRecord, version: string): Promise<'ok' | 'conflict' | 'gone'> {
     const lock = `${this.file(record.name)}.lock`;
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx', 0o600);
-    } catch {
-      return 'conflict';
-    }
+    const fd = takeLock(lock);
+    if (fd === undefined) return 'conflict';
     try {
       const hit = this.read(record.name);
       if (!hit) return 'gone';
@@ -178,6 +219,13 @@ export class FileClaimStore implements ClaimStore {
     return readdirSync(this.dir)
       .filter((f) => f.endsWith('.yaml'))
       .map((f) => recordFromSecret(parse(readFileSync(join(this.dir, f), 'utf8')) as SecretManifest));
+  }
+
+  async delete(name: string): Promise<boolean> {
+    if (!/^[a-z0-9-]+$/.test(name) || !existsSync(this.file(name))) return false;
+    rmSync(this.file(name), { force: true });
+    rmSync(`${this.file(name)}.lock`, { force: true });
+    return true;
   }
 
   async deleteAll(): Promise<number> {

@@ -1,16 +1,17 @@
 // The site lifecycle on Kubernetes: init, status, delete. The objects come from build.ts; this file
 // only applies, waits, reads back and removes them.
-import { UserError, errorMessage } from '../errors';
+import { Cancelled, UserError, errorMessage } from '../errors';
 import type { KubeClient, KubeObject, Kind } from '../kube/client';
 import { type KeyPair, createCA, issueCertificate, splitHostNames } from '../pki';
 import {
-  type ResolvedSiteOptions, SITE_KINDS, type SiteOptions, type SiteRecord, bundleConfigMap, resolveOptions, routerDeployment,
-  routerRole, routerRoleBinding, routerService, routerServiceAccount, serverCertificateNames, servicesConfigMap,
-  siteCASecret, siteConfigMap, siteOwner, siteRecordFrom, siteServerSecret,
+  type ResolvedSiteOptions, SITE_KINDS, type SiteOptions, type SiteRecord, bundleConfigMap, controllerRole,
+  controllerRoleBinding, controllerServiceAccount, networkStatusConfigMap, resolveOptions, routerDeployment, routerService,
+  serverCertificateNames, servicesConfigMap, siteCASecret, siteConfigMap, siteOwner, siteRecordFrom, siteServerSecret,
 } from './build';
 import { readRouterBundleGzip } from './bundle';
 import {
-  LINK_SELECTOR, PART_OF, PART_OF_LABEL, ROUTER, SERVICES_CONFIGMAP, SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET,
+  LINK_SELECTOR, NETWORK_STATUS_CONFIGMAP, PART_OF, PART_OF_LABEL, ROUTER, SERVICES_CONFIGMAP, SITE_CA_SECRET, SITE_CONFIGMAP,
+  SITE_SERVER_SECRET,
 } from './names';
 
 export type Progress = (line: string) => void;
@@ -26,6 +27,8 @@ export interface InitOptions extends SiteOptions {
   /** Do not wait for the router to be ready. */
   noWait?: boolean;
   progress?: Progress;
+  /** Cancels init: it stops before the next step and removes what it created (throws Cancelled). */
+  signal?: AbortSignal;
   /** Test hook: called after each object is applied (e.g. to interrupt init part-way). */
   afterApply?: (object: KubeObject) => Promise<void> | void;
 }
@@ -39,7 +42,24 @@ export interface InitResult {
   bytes: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Init failed or was cancelled, and what it had created could not all be removed: the user must act. */
+export class InitCleanupFailed extends UserError {}
+
+/** Waits `ms`; an abort ends the wait early (the caller checks the signal next). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function checkCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Cancelled('site initialization cancelled');
+}
 const objectName = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
 
 export async function readSite(client: KubeClient): Promise<SiteRecord | undefined> {
@@ -49,7 +69,16 @@ export async function readSite(client: KubeClient): Promise<SiteRecord | undefin
 
 export async function initSite(client: KubeClient, options: InitOptions): Promise<InitResult> {
   const started = Date.now();
-  const progress = options.progress ?? (() => undefined);
+  const signal = options.signal;
+  // A reporter that throws (a closed notification) must stop neither init nor its clean-up.
+  const progress: Progress = (line) => {
+    try {
+      options.progress?.(line);
+    } catch {
+      // the line is lost, nothing else
+    }
+  };
+  checkCancelled(signal);
   const o = resolveOptions({ ...options, namespace: client.namespace });
   const existing = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
   if (existing && !options.update) {
@@ -60,6 +89,7 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
   const created: string[] = [];
   let bytes = 0;
   const apply = async (object: KubeObject) => {
+    checkCancelled(signal);
     const result = await client.createOrUpdate(object);
     created.push(objectName(object));
     bytes += JSON.stringify(object).length;
@@ -71,32 +101,40 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
   const siteId = siteCm.metadata.uid!;
   const site = siteRecordFrom(siteCm);
   const owner = siteOwner(siteId);
-  progress(`site ${o.siteName} (id ${siteId}) in namespace ${o.namespace}`);
   try {
-    await apply(routerServiceAccount(o, owner));
-    await apply(routerRole(o, owner));
-    await apply(routerRoleBinding(o, owner));
+    progress(`site ${o.siteName} (id ${siteId}) in namespace ${o.namespace}`);
+    await apply(controllerServiceAccount(o, owner));
+    await apply(controllerRole(o, owner));
+    await apply(controllerRoleBinding(o, owner));
     const ca = await siteCA(client, o, existing !== undefined);
     await apply(siteCASecret(o, owner, ca));
     if (!(await client.get('ConfigMap', SERVICES_CONFIGMAP))) await apply(servicesConfigMap(o, owner));
+    if (!(await client.get('ConfigMap', NETWORK_STATUS_CONFIGMAP))) await apply(networkStatusConfigMap(o, owner));
     await apply(bundleConfigMap(o, owner, bundle));
     await apply(routerService(o, owner));
-    const ingressAddress = await waitForIngress(client, o, options.ingressTimeoutMs ?? 60_000, progress);
+    const ingressAddress = await waitForIngress(client, o, options.ingressTimeoutMs ?? 60_000, progress, signal);
     const names = serverCertificateNames(o, ingressAddress ? [ingressAddress] : []);
     const { dnsNames, ipAddresses } = splitHostNames(names);
     const server = issueCertificate(ca, { commonName: ROUTER, dnsNames, ipAddresses, usage: 'both' });
     await apply(siteServerSecret(o, owner, server, ca));
     await apply(routerDeployment(o, owner, siteId));
+    if (existing) await removeFormerRouterAccount(client, siteId, progress);
     let ready = false;
     if (!options.noWait) {
-      await waitForRouter(client, o, options.readyTimeoutMs ?? 120_000, progress);
+      await waitForRouter(client, o, options.readyTimeoutMs ?? 120_000, progress, signal);
       ready = true;
     }
+    // Cancelled while the last step ran: still cancelled.
+    checkCancelled(signal);
     return { site, created, ingressAddress, ready, elapsedMs: Date.now() - started, bytes };
   } catch (error) {
     if (!existing) {
-      progress(`init failed (${errorMessage(error)}); removing what was created`);
-      await removeSite(client, siteId).catch(() => undefined);
+      const why = error instanceof Cancelled ? 'cancelled' : `init failed (${errorMessage(error)})`;
+      progress(`${why}; removing what was created`);
+      const left = await removeSite(client, siteId).then(() => undefined, (e: unknown) => e);
+      if (left !== undefined) {
+        throw new InitCleanupFailed(`${why}, and removing what it created failed too (${errorMessage(left)}): run "van delete" (Skupper: Delete Site) in namespace ${client.namespace}`);
+      }
     }
     throw error;
   }
@@ -120,11 +158,12 @@ export function ingressAddressOf(service: KubeObject | undefined): string | unde
   return first?.ip || first?.hostname || undefined;
 }
 
-async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress): Promise<string | undefined> {
+async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress, signal?: AbortSignal): Promise<string | undefined> {
   if (o.ingress !== 'loadbalancer') return o.ingressHost;
   progress('waiting for the ingress address (LoadBalancer)…');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    checkCancelled(signal);
     const address = ingressAddressOf(await client.get<KubeObject>('Service', ROUTER));
     if (address) {
       progress(`ingress address ${address}`);
@@ -133,7 +172,7 @@ async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeou
     if (Date.now() > deadline) {
       throw new UserError(`service ${ROUTER} got no LoadBalancer address within ${Math.round(timeoutMs / 1000)} s: the cluster may have no load balancer; use --ingress nodeport or --ingress none`);
     }
-    await sleep(300);
+    await sleep(300, signal);
   }
 }
 
@@ -162,12 +201,13 @@ async function podProblem(client: KubeClient): Promise<string | undefined> {
 
 const FATAL_POD_PROBLEM = /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError/;
 
-async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress): Promise<void> {
+async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress, signal?: AbortSignal): Promise<void> {
   progress(`waiting for the router (${o.routers} replica${o.routers === 1 ? '' : 's'}) to be ready…`);
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let polls = 0;
   for (;;) {
+    checkCancelled(signal);
     const deployment = await client.get<DeploymentLike>('Deployment', ROUTER);
     const ready = deployment?.status?.readyReplicas ?? 0;
     const want = deployment?.spec?.replicas ?? o.routers;
@@ -187,7 +227,7 @@ async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeout
       const problem = await podProblem(client);
       if (problem && FATAL_POD_PROBLEM.test(problem)) throw new UserError(`the router cannot start (${problem})`);
     }
-    await sleep(300);
+    await sleep(300, signal);
   }
 }
 
@@ -241,6 +281,19 @@ export async function siteStatus(client: KubeClient): Promise<SiteStatus> {
     routers: { ready: readyReplicas, total },
     problems,
   };
+}
+
+/**
+ * Sites made before the router pod had a controller container gave the router's own account
+ * (skupper-router) write rights on every Secret, ConfigMap and Service: an update removes it.
+ */
+async function removeFormerRouterAccount(client: KubeClient, siteId: string, progress: Progress): Promise<void> {
+  for (const kind of ['RoleBinding', 'Role', 'ServiceAccount'] as const) {
+    const former = await client.get<KubeObject>(kind, ROUTER);
+    if (!former?.metadata.ownerReferences?.some((r) => r.uid === siteId)) continue;
+    await client.delete(kind, ROUTER);
+    progress(`removed ${kind}/${ROUTER}, the router's former account`);
+  }
 }
 
 /** Removes the site: every object of the site's kinds owned by the site ConfigMap or labelled as part

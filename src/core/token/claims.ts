@@ -35,6 +35,8 @@ export interface ClaimStore {
   create(record: ClaimRecord): Promise<void>;
   update(record: ClaimRecord, version: string): Promise<'ok' | 'conflict' | 'gone'>;
   list(): Promise<ClaimRecord[]>;
+  /** Deletes one record (a token that could not be handed out); false when there was none. */
+  delete(name: string): Promise<boolean>;
   /** Deletes every record; returns how many there were. */
   deleteAll(): Promise<number>;
 }
@@ -133,6 +135,10 @@ export class MemoryClaimStore implements ClaimStore {
     return [...this.records.values()].map((v) => structuredClone(v.record));
   }
 
+  async delete(name: string): Promise<boolean> {
+    return this.records.delete(name);
+  }
+
   async deleteAll(): Promise<number> {
     const n = this.records.size;
     this.records.clear();
@@ -202,61 +208,117 @@ export async function redeemClaim(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Rate limiting of failed attempts
+// Slowing down failed attempts
 
-export interface RateLimitOptions {
-  /** Failures allowed within the window before blocking. */
-  maxFailures: number;
+export interface ThrottleOptions {
+  /** Failures within the window answered without delay. */
+  freeFailures: number;
+  /** A failure is forgotten after this long. */
   windowMs: number;
-  /** First block length; doubles with each block in a row, up to maxBlockMs. */
-  blockMs: number;
-  maxBlockMs: number;
+  /** The delay after the free failures; it doubles with each further failure, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Attempts that may wait their delay at once for one key; one more is refused (retry later). */
+  maxWaiting: number;
 }
 
-export const DEFAULT_RATE_LIMIT: RateLimitOptions = { maxFailures: 5, windowMs: 60_000, blockMs: 30_000, maxBlockMs: 15 * 60_000 };
+/** Per claim: a claim is never locked, only slowed down, so its right password still works (after at most maxDelayMs). */
+export const CLAIM_THROTTLE: ThrottleOptions = { freeFailures: 3, windowMs: 10 * 60_000, baseDelayMs: 1000, maxDelayMs: 8000, maxWaiting: 8 };
+/** Per source address: laxer (one address may be a load balancer in front of many callers). */
+export const ADDRESS_THROTTLE: ThrottleOptions = { freeFailures: 10, windowMs: 10 * 60_000, baseDelayMs: 250, maxDelayMs: 8000, maxWaiting: 16 };
+
+/** One attempt registered with a throttle; end it exactly once. */
+export interface Attempt {
+  /** How long to wait before checking it. */
+  readonly delayMs: number;
+  /** The wait is over (it no longer counts against maxWaiting). */
+  waited(): void;
+  /** failed: it stays counted as a failure; reset: the key's failures are forgotten (a success). */
+  end(outcome: 'failed' | 'passed' | 'reset'): void;
+}
 
 interface Bucket {
   failures: number[];
-  blockedUntil: number;
-  blocks: number;
+  inFlight: number;
+  waiting: number;
 }
 
-/** Counts failures per key (a claim name, a source address) and blocks a key that fails too often. */
-export class FailureLimiter {
+const MAX_KEYS = 10_000;
+
+/**
+ * Slows down a key (a claim name, a source address) that fails often: an attempt is counted when it
+ * begins, before anything is awaited, so attempts in flight weigh like failures and a burst of
+ * parallel guesses gets growing delays at once; too many waiting at once are refused.
+ */
+export class AttemptThrottle {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly options: RateLimitOptions = DEFAULT_RATE_LIMIT, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly options: ThrottleOptions, private readonly clock: () => number = Date.now) {}
 
-  /** Seconds to wait when `key` is blocked, else 0. */
-  blockedFor(key: string): number {
+  delayFor(count: number): number {
+    const o = this.options;
+    if (count < o.freeFailures) return 0;
+    return Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** Math.min(30, count - o.freeFailures));
+  }
+
+  /** Registers an attempt; undefined when too many attempts already wait for this key. */
+  begin(key: string): Attempt | undefined {
+    const now = this.clock();
+    const b = this.buckets.get(key) ?? { failures: [], inFlight: 0, waiting: 0 };
+    b.failures = b.failures.filter((t) => now - t < this.options.windowMs);
+    const delayMs = this.delayFor(b.failures.length + b.inFlight);
+    if (delayMs > 0 && b.waiting >= this.options.maxWaiting) return undefined;
+    b.inFlight++;
+    if (delayMs > 0) b.waiting++;
+    if (!this.buckets.has(key)) {
+      if (this.buckets.size >= MAX_KEYS) this.prune(now);
+      this.buckets.set(key, b);
+    }
+    let waiting = delayMs > 0;
+    let ended = false;
+    const waited = () => {
+      if (!waiting) return;
+      waiting = false;
+      b.waiting--;
+    };
+    return {
+      delayMs,
+      waited,
+      end: (outcome) => {
+        if (ended) return;
+        ended = true;
+        waited();
+        b.inFlight--;
+        if (outcome === 'failed') {
+          b.failures.push(this.clock());
+          if (b.failures.length > 64) b.failures.splice(0, b.failures.length - 64);
+        }
+        if (outcome === 'reset') b.failures = [];
+        if (b.inFlight === 0 && b.failures.length === 0) this.buckets.delete(key);
+      },
+    };
+  }
+
+  /** Failures within the window plus attempts in flight. */
+  count(key: string): number {
     const b = this.buckets.get(key);
     if (!b) return 0;
-    const left = b.blockedUntil - this.clock();
-    return left > 0 ? Math.ceil(left / 1000) : 0;
-  }
-
-  fail(key: string): void {
     const now = this.clock();
-    const b = this.buckets.get(key) ?? { failures: [], blockedUntil: 0, blocks: 0 };
-    b.failures = b.failures.filter((t) => now - t < this.options.windowMs);
-    b.failures.push(now);
-    if (b.failures.length >= this.options.maxFailures) {
-      const length = Math.min(this.options.maxBlockMs, this.options.blockMs * 2 ** b.blocks);
-      b.blockedUntil = now + length;
-      b.blocks++;
-      b.failures = [];
-    }
-    this.buckets.set(key, b);
-    if (this.buckets.size > 10_000) this.prune(now);
+    return b.failures.filter((t) => now - t < this.options.windowMs).length + b.inFlight;
   }
 
-  succeed(key: string): void {
-    this.buckets.delete(key);
+  get size(): number {
+    return this.buckets.size;
   }
 
+  /** Forgets idle keys whose failures are old, then (many sources) the oldest idle ones. */
   private prune(now: number): void {
     for (const [k, b] of this.buckets) {
-      if (b.blockedUntil < now && b.failures.every((t) => now - t >= this.options.windowMs)) this.buckets.delete(k);
+      if (b.inFlight === 0 && b.failures.every((t) => now - t >= this.options.windowMs)) this.buckets.delete(k);
+    }
+    for (const [k, b] of this.buckets) {
+      if (this.buckets.size < MAX_KEYS) break;
+      if (b.inFlight === 0) this.buckets.delete(k);
     }
   }
 }

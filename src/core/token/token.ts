@@ -16,8 +16,6 @@ import {
   ANN_SITE_NAME,
   ANN_SITE_VERSION,
   ANN_URL,
-  type CertToken,
-  type ClaimToken,
   type Endpoint,
   type SecretManifest,
   SITE_VERSION,

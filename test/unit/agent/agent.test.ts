@@ -43,6 +43,7 @@ describe('SiteAgent', () => {
       startRouter: async (c) => (router = new FakeRouter(c)),
       namespace: 'west',
       health: { host: '127.0.0.1', port: 0 },
+      status: { host: '127.0.0.1', port: 0 },
       site: { routerId: 'r1', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' }, interRouterPort: 0, edgePort: 0, localAmqpPort: 0 },
       tlsDir,
       debounceMs: 10,
@@ -64,7 +65,7 @@ describe('SiteAgent', () => {
     const port = agent.healthPort()!;
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-    const status: any = await (await fetch(`http://127.0.0.1:${port}/status`)).json();
+    const status: any = await (await fetch(`http://127.0.0.1:${agent.statusPort()}/status`)).json();
     assert.equal(status.site.name, 'west');
     assert.deepEqual(calls, ['start west west kubernetes']);
     assert.deepEqual(router.config.tcpListeners.map((l) => l.name), ['echo'], 'services from a module reach the router');
@@ -92,6 +93,32 @@ describe('SiteAgent', () => {
     assert.equal(router.stopped, true);
     assert.deepEqual(calls, ['start west west kubernetes', 'stop']);
     assert.equal(existsSync(tlsDir), false);
+  });
+
+  test('the probes\' listener (the pod IP) answers /healthz and /readyz only; /status is on the loopback listener', async () => {
+    const store = new FakeStore();
+    const agent = new SiteAgent({
+      store,
+      startRouter: async (c) => new FakeRouter(c),
+      namespace: 'w',
+      health: { host: '127.0.0.1', port: 0 },
+      status: { host: '127.0.0.1', port: 0 },
+      site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } },
+      log: () => undefined,
+    });
+    await agent.start();
+    try {
+      const probes = `http://127.0.0.1:${agent.healthPort()}`;
+      assert.equal((await fetch(`${probes}/healthz`)).status, 200);
+      assert.equal((await fetch(`${probes}/readyz`)).status, 200);
+      const open = await fetch(`${probes}/status`);
+      assert.equal(open.status, 404, 'the site, its links and events are not served where the pod is reached');
+      assert.doesNotMatch(await open.text(), /west|uid-1/);
+      const local: any = await (await fetch(`http://127.0.0.1:${agent.statusPort()}/status`)).json();
+      assert.equal(local.site.id, 'uid-1');
+    } finally {
+      await agent.stop();
+    }
   });
 
   test('answers not ready until the site record exists', async () => {

@@ -19,6 +19,14 @@ describe('site events', () => {
     assert.deepEqual(parseEvents('garbage'), []);
   });
 
+  test('a recorded message loses its control characters and is cut to 1 KB (it quotes what peers sent)', () => {
+    const log = new EventLog();
+    const e = log.add('Warning', 'ClaimRefused', `refused from site \u001b[2J\u001b]0;x\u0007${'y'.repeat(15_000)}\u009b1m`);
+    assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/);
+    assert.ok(e.message.length <= 1024, `${e.message.length} characters`);
+    assert.ok(JSON.stringify(log.list()).length < 1200);
+  });
+
   test('as a Kubernetes Event on the site ConfigMap', () => {
     const e = new EventLog().add('Warning', 'ClaimRefused', 'claim x: expired', new Date(0));
     const k = kubeEvent(e, { namespace: 'default', name: 'skupper-site', uid: 'u1', component: 'skupper-router/pod-1' }, 7) as any;

@@ -42,7 +42,7 @@ describe('status ConfigMap writes', () => {
     const f = fakeStatusKube();
     await patchStatusKeys(f.kube, 'ns', { 'network.json': '{"a":1}' }, async () => 'site-uid');
     const cm = f.configMaps.get('skupper-network-status');
-    assert.deepEqual(cm.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: 'site-uid' }]);
+    assert.deepEqual(cm.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: 'site-uid', controller: true }]);
     cm.data['site.json'] = '{"links":[]}'; // the links module's key
     await patchStatusKeys(f.kube, 'ns', { 'network.json': '{"a":2}' });
     assert.deepEqual(f.configMaps.get('skupper-network-status').data, { 'network.json': '{"a":2}', 'site.json': '{"links":[]}' });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createCA, describeCertificate, issueCertificate } from '../../../src/core/pki';
 import {
-  LOADER, SITE_KINDS, bundleConfigMap, resolveOptions, routerDeployment, routerRole, routerRoleBinding, routerService,
+  LOADER, SITE_KINDS, bundleConfigMap, controllerRole, controllerRoleBinding, resolveOptions, routerDeployment, routerService,
   serverCertificateNames, siteConfigMap, siteObjects, siteOwner, siteRecordFrom,
 } from '../../../src/core/site/build';
 import { CONTROLLED_ANNOTATION, acceptsLinks } from '../../../src/core/site/names';
@@ -39,9 +39,9 @@ describe('site builders', () => {
     const o = resolveOptions({ namespace: 'west', labels: { team: 'a' }, annotations: { note: 'x' } });
     const objects = siteObjects(o, UID, material);
     assert.deepEqual(objects.map((x) => `${x.kind}/${x.metadata.name}`), [
-      'ServiceAccount/skupper-router', 'Role/skupper-router', 'RoleBinding/skupper-router', 'Secret/skupper-site-ca',
-      'ConfigMap/skupper-services', 'ConfigMap/skupper-router-bundle', 'Service/skupper-router', 'Secret/skupper-site-server',
-      'Deployment/skupper-router',
+      'ServiceAccount/skupper-controller', 'Role/skupper-controller', 'RoleBinding/skupper-controller', 'Secret/skupper-site-ca',
+      'ConfigMap/skupper-services', 'ConfigMap/skupper-network-status', 'ConfigMap/skupper-router-bundle', 'Service/skupper-router',
+      'Secret/skupper-site-server', 'Deployment/skupper-router',
     ]);
     for (const x of objects) {
       assert.deepEqual(x.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: UID, controller: true }], x.kind);
@@ -56,22 +56,32 @@ describe('site builders', () => {
     assert.ok(objects.every((x) => !['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition'].includes(x.kind)));
   });
 
-  test('the Role grants only what the agent needs, in the namespace', () => {
-    const role = routerRole(resolveOptions({ namespace: 'west' }), siteOwner(UID));
-    const rules = role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-    const verbs = (group: string, resource: string) => rules.find((r) => r.apiGroups.includes(group) && r.resources.includes(resource))?.verbs ?? [];
-    const rw = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
-    assert.deepEqual(verbs('', 'configmaps'), rw);
-    assert.deepEqual(verbs('', 'secrets'), rw);
-    assert.deepEqual(verbs('', 'services'), rw);
-    assert.deepEqual(verbs('', 'pods'), ['get', 'list', 'watch']);
-    assert.deepEqual(verbs('', 'events'), ['create', 'patch']);
-    assert.deepEqual(verbs('apps', 'deployments'), ['get', 'list', 'watch']);
-    assert.deepEqual(verbs('apps', 'statefulsets'), ['get', 'list', 'watch']);
+  test('the controller Role grants only what the pod needs, by name where names are known', () => {
+    const role = controllerRole(resolveOptions({ namespace: 'west' }), siteOwner(UID));
+    const rules = role.rules as { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[];
+    const find = (group: string, resource: string) => rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).map((r) => ({ verbs: r.verbs, names: r.resourceNames }));
+    assert.deepEqual(find('', 'configmaps'), [
+      { verbs: ['get', 'list', 'watch'], names: ['skupper-site', 'skupper-services', 'skupper-network-status'] },
+      { verbs: ['patch'], names: ['skupper-network-status'] },
+    ]);
+    assert.deepEqual(find('', 'secrets'), [{ verbs: ['get', 'list', 'watch', 'update'], names: undefined }]);
+    assert.deepEqual(find('', 'services'), [{ verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], names: undefined }]);
+    assert.deepEqual(find('', 'pods'), [{ verbs: ['get', 'list', 'watch'], names: undefined }]);
+    assert.deepEqual(find('', 'events'), [{ verbs: ['create', 'patch'], names: undefined }]);
+    assert.deepEqual(find('apps', 'deployments'), [{ verbs: ['get'], names: ['skupper-router'] }]);
     assert.ok(rules.every((r) => !r.verbs.includes('*') && !r.resources.includes('*')));
-    const binding = routerRoleBinding(resolveOptions({ namespace: 'west' }), siteOwner(UID));
-    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'skupper-router', namespace: 'west' }]);
-    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'skupper-router' });
+    const binding = controllerRoleBinding(resolveOptions({ namespace: 'west' }), siteOwner(UID));
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'skupper-controller', namespace: 'west' }]);
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'skupper-controller' });
+  });
+
+  test('the router image is checked: tags and digests pass, anything else is refused', () => {
+    const digest = `node:20-alpine@sha256:${'a1'.repeat(32)}`;
+    assert.equal(resolveOptions({ namespace: 'w', routerImage: digest }).routerImage, digest);
+    assert.equal(resolveOptions({ namespace: 'w', routerImage: 'registry.local:5000/team/node@sha256:' + 'b'.repeat(64) }).routerImage.endsWith('b'.repeat(64)), true);
+    assert.throws(() => resolveOptions({ namespace: 'w', routerImage: 'node:20-alpine@sha256:1234' }), /a digest is sha256: followed by 64/);
+    assert.throws(() => resolveOptions({ namespace: 'w', routerImage: 'Node:20' }), /not an image reference/);
+    assert.throws(() => resolveOptions({ namespace: 'w', routerImage: 'node:20 --privileged' }), /not an image reference/);
   });
 
   test('the router Service follows the ingress; none and edge open no inter-router/edge port', () => {
@@ -92,7 +102,7 @@ describe('site builders', () => {
     assert.equal(acceptsLinks('edge', 'loadbalancer'), false);
   });
 
-  test('the router Deployment runs the bundle with node, mounts, env, probe and labels', () => {
+  test('the router Deployment: a router and a controller container, the token and the CA in the controller only, hardened', () => {
     const o = resolveOptions({ namespace: 'west', siteName: 'w1', routers: 3, routerImage: 'node:22-alpine', resources: { limits: { memory: '256Mi' } } });
     const d = routerDeployment(o, siteOwner(UID), UID) as any;
     assert.equal(d.metadata.name, 'skupper-router');
@@ -101,10 +111,12 @@ describe('site builders', () => {
     assert.equal(d.spec.replicas, 3);
     assert.deepEqual(d.spec.selector.matchLabels, { application: 'skupper-router', 'skupper.io/component': 'router' });
     const pod = d.spec.template.spec;
-    assert.equal(pod.serviceAccountName, 'skupper-router');
-    assert.equal(pod.automountServiceAccountToken, true);
-    const c = pod.containers[0];
+    assert.equal(pod.serviceAccountName, 'skupper-controller');
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.deepEqual(pod.containers.map((x: any) => x.name), ['router', 'controller']);
+    const [c, ctl] = pod.containers;
     assert.equal(c.image, 'node:22-alpine');
+    assert.equal(ctl.image, 'node:22-alpine');
     assert.deepEqual(c.command, ['node', '-e', LOADER]);
     const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]));
     assert.equal(env.POD_IP, 'status.podIP');
@@ -112,10 +124,22 @@ describe('site builders', () => {
     assert.equal(env.POD_NAMESPACE, 'metadata.namespace');
     assert.equal(env.SKUPPER_SITE_ID, UID);
     assert.equal(env.SKUPPER_SITE_NAME, 'w1');
+    assert.equal(env.SKUPPER_GATE_PORT, '9193');
+    assert.equal(ctl.env.find((e: any) => e.name === 'SKUPPER_COMPONENT').value, 'controller');
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 9191 });
     assert.deepEqual(c.resources, { limits: { memory: '256Mi' } });
-    assert.deepEqual(pod.volumes.map((v: any) => v.configMap?.name ?? v.secret?.secretName), ['skupper-router-bundle', 'skupper-site-server', 'skupper-site-ca']);
-    assert.deepEqual(c.volumeMounts.map((m: any) => m.mountPath), ['/etc/skupper-router-bundle', '/etc/skupper-router-certs', '/etc/skupper-site-ca']);
+    assert.ok(pod.volumes.every((v: any) => v.secret?.secretName !== 'skupper-site-ca'), 'the CA is mounted nowhere');
+    assert.deepEqual(c.volumeMounts.map((m: any) => m.mountPath), ['/etc/skupper-router-bundle', '/etc/skupper-router-certs', '/var/run/skupper', '/tmp']);
+    assert.deepEqual(ctl.volumeMounts.map((m: any) => m.mountPath), ['/etc/skupper-router-bundle', '/var/run/skupper', '/var/run/secrets/kubernetes.io/serviceaccount']);
+    const token = pod.volumes.find((v: any) => v.name === ctl.volumeMounts[2].name);
+    assert.ok(token.projected.sources.some((s: any) => s.serviceAccountToken), 'the controller gets the token');
+    for (const x of pod.containers) {
+      assert.deepEqual(x.securityContext, {
+        runAsNonRoot: true, runAsUser: 10000, runAsGroup: 10000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+        privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      }, x.name);
+      assert.ok(x.volumeMounts.filter((m: any) => m.name === 'router-bundle').every((m: any) => m.readOnly), 'the bundle is read-only');
+    }
   });
 
   test('the loader runs the gzipped bundle from the mounted ConfigMap', async () => {
