@@ -12,6 +12,7 @@ const suites = (only ?? ['unit', 'fuzz', 'interop', 'cluster', 'e2e', 'ui']);
 const steps = [
   ...(process.env.VAN_SKIP_SETUP === '1' ? [] : [['setup', ['bash', 'scripts/setup.sh']]]),
   ['typecheck', ['npx', 'tsc', '--noEmit', '-p', '.']],
+  ['lint', ['npx', 'eslint', 'src', 'test', 'scripts']],
   ['check:commands', [process.execPath, 'scripts/check-commands.mjs']],
   ['build', [process.execPath, 'scripts/build.mjs']],
   ...suites.map((s) => [`test:${s}`, [process.execPath, 'scripts/run-tests.mjs', s]]),

@@ -1,7 +1,7 @@
 // The one place where the extension calls into src/core for actions. Each function is thin: it maps the
 // extension's arguments onto the core's API. Actions whose core has not landed throw NotAvailable.
-import { type SiteEvent, mergeEvents, parseEvents } from '../core/agent/events';
-import { UserError } from '../core/errors';
+import { type SiteEvent, parseEvents } from '../core/agent/events';
+import { Cancelled, NotFound, UserError } from '../core/errors';
 import { KubeClient } from '../core/kube/client';
 import { KubeLinkSite } from '../core/link/kubeSite';
 import { LocalLinkSite } from '../core/link/localSite';
@@ -9,12 +9,15 @@ import type { LinkSite } from '../core/link/site';
 import { deleteLocalSite, initLocalSite, localSiteDir, localSiteStatus, readLocalPublished, readLocalSite, startLocalSite, stopLocalSite } from '../core/site/local';
 import { exposeHost, forwardService, unexposeHost, unforwardService } from '../core/service/local';
 import { createLink, deleteLink, waitForLink } from '../core/link/link';
-import { NETWORK_STATUS_CONFIGMAP, expose, isNotFound, readDefinitions, readServicesConfigMap, readWorkload, unexpose } from '../core/service/expose';
+import { expose, readDefinitions, readWorkload, unexpose } from '../core/service/expose';
 import type { WorkloadKind } from '../core/service/plan';
-import { deleteSite, initSite, siteStatus, type SiteStatus } from '../core/site/kube';
+import { InitCleanupFailed, deleteSite, initSite, siteStatus, type SiteStatus } from '../core/site/kube';
+import { readSiteEvents } from '../core/site/events';
 import type { Ingress } from '../core/site/names';
 import { createToken } from '../core/token/issue';
 import { parseDuration, tokenYaml } from '../core/token/token';
+import { printable } from '../core/text';
+import { writeTokenFile } from '../core/token/tokenFile';
 
 function statusText(s: SiteStatus, where: string): string {
   if (!s.enabled || !s.site) return `Skupper is not enabled in ${where}`;
@@ -30,7 +33,7 @@ function statusText(s: SiteStatus, where: string): string {
 
 /** Events as the Show Events document lists them, one a line, oldest first. */
 function eventsText(events: SiteEvent[]): string {
-  return events.length === 0 ? 'No events yet.' : events.map((e) => `${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`).join('\n');
+  return events.length === 0 ? 'No events yet.' : events.map((e) => printable(`${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`)).join('\n');
 }
 
 export class NotAvailable extends UserError {
@@ -95,6 +98,8 @@ export interface Adapter {
   deleteSite(t: Target, progress: Progress): Promise<string>;
   status(t: Target): Promise<string>;
   createToken(t: Target, o: TokenOptions): Promise<string /* YAML */>;
+  /** Creates a token and writes it to `file` (0600); a claim whose file could not be written is deleted. */
+  saveToken(t: Target, o: TokenOptions, file: string): Promise<void>;
   createLink(t: Target, tokenYaml: string, o: LinkOptions, progress: Progress): Promise<string /* link name */>;
   deleteLink(t: Target, name: string): Promise<void>;
   expose(t: Target, o: ExposeOptions): Promise<string>;
@@ -128,10 +133,12 @@ export const adapter: Adapter = {
       ingress: o.ingress as Ingress | undefined,
       routers: o.routers,
       routerImage: o.routerImage,
-      progress: (line) => {
-        if (signal?.aborted) throw new UserError('cancelled');
-        progress(line);
-      },
+      progress,
+      signal,
+    }).catch((error: unknown) => {
+      // Whatever broke while stopping (a request cut short), the user asked for it: no error toast.
+      if (signal?.aborted && !(error instanceof InitCleanupFailed)) throw new Cancelled('Initialize Site cancelled; what it had created was removed');
+      throw error;
     });
     return `Site ${result.site.name} initialized in ${t.context}/${t.namespace}${result.ready ? '; its router is ready' : ' (router not ready yet)'}`;
   },
@@ -151,6 +158,16 @@ export const adapter: Adapter = {
   async createToken(t, o) {
     const created = await createToken(linkSite(t), { type: o.type ?? 'claim', expiryMs: parseDuration(o.expiry ?? '15m'), uses: o.uses ?? 1 });
     return tokenYaml(created.secret);
+  },
+  async saveToken(t, o, file) {
+    const site = linkSite(t);
+    const created = await createToken(site, { type: o.type ?? 'claim', expiryMs: parseDuration(o.expiry ?? '15m'), uses: o.uses ?? 1 });
+    try {
+      writeTokenFile(file, tokenYaml(created.secret));
+    } catch (error) {
+      if ((o.type ?? 'claim') === 'claim') await site.claims().delete(created.secret.metadata.name).catch(() => false);
+      throw error;
+    }
   },
   async createLink(t, tokenYamlText, o, progress) {
     const site = linkSite(t);
@@ -188,24 +205,16 @@ export const adapter: Adapter = {
       return;
     }
     const api = client(t);
-    let kind = o.kind as WorkloadKind | undefined;
     let name = o.name;
-    if ((!kind || !name) && o.address) {
+    if (!name && o.address) {
       const def = (await readDefinitions(api)).find((d) => d.address === o.address);
       const target = def?.targets[0];
       if (!def || !target) throw new UserError(`${o.address} is not exposed from ${t.context}/${t.namespace}`);
-      kind = target.service ? 'service' : 'deployment';
       name = target.service ?? target.name ?? o.address;
-      // a statefulset target looks like a deployment one; try both
-      try {
-        await unexpose(api, { kind, name, address: o.address });
-        return;
-      } catch (e) {
-        if (kind !== 'deployment') throw e;
-        kind = 'statefulset';
-      }
     }
-    await unexpose(api, { kind: kind!, name: name!, address: o.address });
+    if (!name) throw new UserError('say what to unexpose: a workload or an address');
+    // Definitions are keyed by workload name: the kind is not needed to remove one.
+    await unexpose(api, { name, address: o.address });
   },
   async revokeAccess(t) {
     const site = linkSite(t);
@@ -220,30 +229,7 @@ export const adapter: Adapter = {
       const list = parseEvents(JSON.stringify(published.events));
       return eventsText(list);
     }
-    const api = client(t);
-    await readServicesConfigMap(api);
-    let own: SiteEvent[] = [];
-    try {
-      const cm = await api.core.readNamespacedConfigMap({ name: NETWORK_STATUS_CONFIGMAP, namespace: t.namespace });
-      own = parseEvents(cm.data?.['events.json']);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    let kube: SiteEvent[] = [];
-    try {
-      const list = await api.core.listNamespacedEvent({ namespace: t.namespace });
-      kube = list.items.map((e) => ({
-        time: new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).toISOString(),
-        type: e.type === 'Warning' ? 'Warning' : 'Normal',
-        reason: e.reason ?? '',
-        message: `${e.involvedObject?.kind ?? ''}/${e.involvedObject?.name ?? ''}: ${e.message ?? ''}`,
-        count: e.count ?? 1,
-      }));
-    } catch {
-      // events are best effort
-    }
-    const all = mergeEvents(own, kube);
-    return eventsText(all);
+    return eventsText(await readSiteEvents(client(t)));
   },
   async startLocal(name, progress) {
     const dir = localSiteDir(name);
@@ -265,7 +251,7 @@ export const adapter: Adapter = {
       await readWorkload(client(t), kind as WorkloadKind, name);
       return true;
     } catch (e) {
-      if (e instanceof UserError && /not found|no (deployment|statefulset|service)/i.test(e.message)) return false;
+      if (e instanceof NotFound) return false;
       return undefined;
     }
   },

@@ -13,7 +13,8 @@ import { NetworkStatusBar } from '../views/statusBar';
 import { TOPOLOGY_VIEW_TYPE, TopologyPanel } from '../views/topology';
 import { NodeTreeProvider } from '../views/tree';
 import { workloadNodes } from '../views/model/workloads';
-import { registerCommands, type Ext } from './commands';
+import { registerCommands } from './commands/index';
+import type { Ext } from './commands/shared';
 import { initLog, log } from './log';
 import { workloadAtCursor } from './yaml';
 

@@ -46,8 +46,6 @@ export interface ControlPlane {
 
 const usersFile = join(stateDir, 'users');
 
-const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'] as const;
-
 function log(msg: string): void {
   if (process.env.VAN_TEST_QUIET !== '1') process.stderr.write(`[controlplane] ${msg}\n`);
 }
@@ -354,7 +352,6 @@ function schedulerArgs(c: ClusterState): string[] {
 
 async function startCluster(c: ClusterState, bin: string, onStarted: () => void): Promise<void> {
   const dir = clusterPath(c.name);
-  const pki = pkiOf(c.name, c.octet);
   mkdirSync(join(dir, 'etcd'), { recursive: true });
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
   writeKubeconfigFile(adminKubeconfig, [c], false);
@@ -467,7 +464,7 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
       break;
     } catch {
-      let holder = 0;
+      let holder: number;
       try {
         holder = Number(readFileSync(lock, 'utf8') || 0);
       } catch {

@@ -67,7 +67,7 @@ before(async () => {
   const setup = await clusterSetup();
   kubeconfigPath = setup.kubeconfigPath;
   const gz = await bundle();
-  for (const [context, ingress] of [['public', 'loadbalancer'], ['private', 'none'], ['east', 'loadbalancer']] as const) {
+  for (const context of ['public', 'private', 'east'] as const) {
     kubes[context] = setup.kube(context);
     await createNamespace(kubes[context], ns);
   }

@@ -1,10 +1,10 @@
 // van debug events: the site's recent events, newest last: the agent's bounded log (events.json in
 // the network status ConfigMap) merged with the Kubernetes Events on the site ConfigMap.
 import { type CliCommand, report } from '../command';
-import { type SiteEvent, mergeEvents, parseEvents } from '../../core/agent/events';
+import { type SiteEvent, parseEvents } from '../../core/agent/events';
 import { serviceApiFor } from '../../core/service/api';
-import { NETWORK_STATUS_CONFIGMAP, SITE_CONFIGMAP, isNotFound, readServicesConfigMap } from '../../core/service/expose';
 import { UserError } from '../../core/errors';
+import { readSiteEvents } from '../../core/site/events';
 import { readLocalPublished, readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
@@ -25,29 +25,7 @@ export const debugEventsCommand: CliCommand = {
       report(io, globals, events, () => (events.length === 0 ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})` : eventsTable(events)));
       return;
     }
-    const api = serviceApiFor(globals);
-    await readServicesConfigMap(api); // "no site here"
-    let log: SiteEvent[] = [];
-    try {
-      const cm = await api.core.readNamespacedConfigMap({ name: NETWORK_STATUS_CONFIGMAP, namespace: api.namespace });
-      log = parseEvents(cm.data?.['events.json']);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    let kube: SiteEvent[] = [];
-    try {
-      const list = await api.core.listNamespacedEvent({ namespace: api.namespace, fieldSelector: `involvedObject.name=${SITE_CONFIGMAP}` });
-      kube = list.items.map((e) => ({
-        time: new Date((e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0) as string | Date).toISOString(),
-        type: e.type === 'Warning' ? 'Warning' : 'Normal',
-        reason: e.reason ?? '',
-        message: e.message ?? '',
-        count: e.count ?? 1,
-      }));
-    } catch {
-      // Events may not be readable with the user's role: the in-site log is enough.
-    }
-    const events = mergeEvents(log, kube);
+    const events = await readSiteEvents(serviceApiFor(globals));
     report(io, globals, events, () =>
       events.length === 0
         ? 'No events yet.'

@@ -13,10 +13,7 @@ export interface KubeObject {
   data?: Record<string, string>;
 }
 
-export const SITE_CONFIGMAP = 'skupper-site';
-export const SERVICES_CONFIGMAP = 'skupper-services';
-export const STATUS_CONFIGMAP = 'skupper-network-status';
-export const LINK_LABEL = 'skupper.io/type=connection-token';
+export { LINK_SELECTOR as LINK_LABEL, NETWORK_STATUS_CONFIGMAP as STATUS_CONFIGMAP, SERVICES_CONFIGMAP, SITE_CONFIGMAP } from '../site/names';
 
 function parseJson(text: string | undefined): unknown {
   if (!text) return undefined;

@@ -347,7 +347,7 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     try {
       return await withTimeout(list(this.clientFor(context), namespace), this.opts.timeoutMs ?? 5000, 'the API server');
     } catch (e) {
-      throw new Error(describeKubeError(e, server));
+      throw new Error(describeKubeError(e, server), { cause: e });
     }
   }
 

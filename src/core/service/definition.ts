@@ -5,7 +5,7 @@
 // Pure functions only: parse, validate, add, remove. Reading and writing the ConfigMap is expose.ts.
 import { UserError } from '../errors';
 
-export const SERVICES_CONFIGMAP = 'skupper-services';
+export { SERVICES_CONFIGMAP } from '../site/names';
 export const PROTOCOLS = ['tcp', 'http', 'http2'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 

@@ -1,7 +1,8 @@
 // `expose`, `unexpose` and `service status` against the Kubernetes API: read the workload, decide
 // (plan.ts), record the definition in the site's services ConfigMap (definition.ts).
 import type { AppsV1Api, CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
-import { UserError, errorMessage } from '../errors';
+import { NotFound, UserError, errorMessage } from '../errors';
+import { statusCode } from '../kube/errors';
 import {
   SERVICES_CONFIGMAP,
   type ServiceDefinition,
@@ -12,20 +13,14 @@ import {
 } from './definition';
 import { type ExposeOptions, type WorkloadInfo, type WorkloadKind, planExpose } from './plan';
 
-export const SITE_CONFIGMAP = 'skupper-site';
-export const NETWORK_STATUS_CONFIGMAP = 'skupper-network-status';
+import { NETWORK_STATUS_CONFIGMAP } from '../site/names';
+export { NETWORK_STATUS_CONFIGMAP, SITE_CONFIGMAP } from '../site/names';
 
 /** The API clients one namespace's service operations need. */
 export interface ServiceApi {
   core: CoreV1Api;
   apps: AppsV1Api;
   namespace: string;
-}
-
-function statusCode(error: unknown): number | undefined {
-  const e = error as { code?: unknown; statusCode?: unknown; response?: { statusCode?: unknown } };
-  const code = e?.code ?? e?.statusCode ?? e?.response?.statusCode;
-  return typeof code === 'number' ? code : undefined;
 }
 
 export function isNotFound(error: unknown): boolean {
@@ -115,7 +110,7 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
     if (isNotFound(error)) {
       const names = await listNames(api, kind);
       const plural = kind === 'deployment' ? 'deployments' : kind === 'statefulset' ? 'statefulsets' : 'services';
-      throw new UserError(`no ${kind} ${name} in namespace ${api.namespace}; ${plural} there: ${names.join(', ') || 'none'}`);
+      throw new NotFound(`no ${kind} ${name} in namespace ${api.namespace}; ${plural} there: ${names.join(', ') || 'none'}`);
     }
     throw apiError(`read ${kind} ${name} in ${api.namespace}`, error);
   }
@@ -154,7 +149,8 @@ export async function expose(api: ServiceApi, request: ExposeRequest): Promise<S
   return def;
 }
 
-export async function unexpose(api: ServiceApi, request: { kind: WorkloadKind; name: string; address?: string }): Promise<ServiceDefinition[]> {
+/** Removes the definitions whose targets name this workload (any kind: definitions are keyed by name), or just `address`. */
+export async function unexpose(api: ServiceApi, request: { kind?: WorkloadKind; name: string; address?: string }): Promise<ServiceDefinition[]> {
   let removed: ServiceDefinition[] = [];
   await updateDefinitions(api, (defs) => {
     const result = removeDefinition(defs, request.name, request.address);

@@ -1,7 +1,8 @@
 // Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services,
 // workloads (lazy: see ./workloads.ts).
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, SiteService } from '../../core/network/types';
-import { Ctx, STATE_ICON, ago, contextId, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc, agoCoarse } from './nodes';
+import { Ctx, STATE_ICON, ago, contextId, errorNode, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc, agoCoarse } from './nodes';
+export { errorNode } from './nodes';
 import { workloadsFolderNode } from './workloads';
 
 export function clusterRoots(model: ClusterModel, network?: NetworkStatus): NodeDesc[] {
@@ -61,10 +62,6 @@ export function laptopNode(model: ClusterModel, network?: NetworkStatus): NodeDe
     ref,
     children,
   };
-}
-
-export function errorNode(id: string, message: string, ref: NodeDesc['ref']): NodeDesc {
-  return { id, label: message, tooltip: message, contextValue: Ctx.Error, icon: { id: 'error', color: 'errorForeground' }, collapsible: 'none', ref };
 }
 
 export function namespaceNode(c: ContextRecord, n: NamespaceRecord, network?: NetworkStatus): NodeDesc {

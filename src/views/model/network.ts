@@ -1,6 +1,6 @@
 // Links and Services views (network-wide) and the status bar text, from the merged NetworkStatus.
 import type { NetworkStatus } from '../../core/network/types';
-import { Ctx, STATE_ICON, ago, formatBytes, type NodeDesc, agoCoarse } from './nodes';
+import { Ctx, STATE_ICON, formatBytes, type NodeDesc, agoCoarse } from './nodes';
 import { linkTooltip } from './clusters';
 
 export function linkRoots(net: NetworkStatus): NodeDesc[] {

@@ -1,8 +1,7 @@
 // The site's Workloads folder: the namespace's Deployments and StatefulSets, read when the folder is
 // expanded. Pure builders (no vscode import): the folder, then its children from what the read returned.
 import type { SiteRecord, WorkloadRecord } from '../../core/network/types';
-import { Ctx, type NodeDesc, type NodeRef } from './nodes';
-import { errorNode } from './clusters';
+import { Ctx, errorNode, type NodeDesc, type NodeRef } from './nodes';
 
 /** The folder under a Kubernetes site; its children come from `workloadNodes` once it is opened. */
 export function workloadsFolderNode(site: SiteRecord, siteId: string): NodeDesc {
