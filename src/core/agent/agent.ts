@@ -9,21 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors';
 import type { KubeClient } from '../kube/client';
+import type { RouterApi } from '../router/api';
 import type { RouterConfig } from '../router/config';
 import { EventLog, type EventType, type SiteEvent } from './events';
 import { type AgentSite, type LinkSpec, NO_SERVICES, type ServicesConfig, buildRouterConfig, linkProblem, linkTlsFiles } from './routerConfig';
 import type { SiteStore, StoredSite } from './store';
 
-/** The slice of the router the agent drives (src/core/router/router.ts's Router has it). */
-export interface AgentRouter {
-  applyConfig(config: RouterConfig): Promise<void>;
-  stop(): Promise<void>;
-  status(): unknown;
-  publish?(address: string, body: unknown): void;
-  subscribe?(address: string, handler: (body: unknown, from: string) => void): () => void;
-}
-
-export type RouterFactory = (config: RouterConfig) => Promise<AgentRouter>;
+export type RouterFactory = (config: RouterConfig) => Promise<RouterApi>;
 
 export interface EventRecorder {
   record(type: EventType, reason: string, message: string): void;
@@ -31,7 +23,7 @@ export interface EventRecorder {
 }
 
 /** What a module gets when it starts. */
-export interface AgentContext<R extends AgentRouter = AgentRouter> {
+export interface AgentContext<R extends RouterApi = RouterApi> {
   platform: 'kubernetes' | 'local';
   site: StoredSite;
   /** The namespace (Kubernetes) or the site folder (local). */
@@ -57,7 +49,7 @@ export interface AgentContext<R extends AgentRouter = AgentRouter> {
   setServerTls?(files: { ca: string; cert: string; key: string }, dropLinks: boolean): Promise<void>;
 }
 
-export interface AgentModule<R extends AgentRouter = AgentRouter> {
+export interface AgentModule<R extends RouterApi = RouterApi> {
   name: string;
   start(ctx: AgentContext<R>): Promise<void> | void;
   stop(): Promise<void> | void;
@@ -65,7 +57,7 @@ export interface AgentModule<R extends AgentRouter = AgentRouter> {
   notReady?(): string | undefined;
 }
 
-export interface AgentOptions<R extends AgentRouter = AgentRouter> {
+export interface AgentOptions<R extends RouterApi = RouterApi> {
   store: SiteStore;
   startRouter: (config: RouterConfig) => Promise<R>;
   /** Site facts the store does not hold (router id, hosts, ports, TLS file paths). */
@@ -95,7 +87,7 @@ export class MemoryRecorder implements EventRecorder {
   }
 }
 
-export class SiteAgent<R extends AgentRouter = AgentRouter> {
+export class SiteAgent<R extends RouterApi = RouterApi> {
   readonly events: EventRecorder;
   router?: R;
   site?: StoredSite;

@@ -16,9 +16,9 @@ import { type WatchHandle, watchWithReconnect } from '../kube/watch';
 import { SERVICES_CONFIGMAP } from '../service/definition';
 import { LOCAL_FORWARDS_FILE, LOCAL_SERVICES_FILE, readLocalServices } from '../service/local';
 import { CLAIMS_PORT, HEALTH_PORT } from '../site/names';
-import type { AgentContext, AgentModule, AgentRouter } from './agent';
+import type { AgentContext, AgentModule } from './agent';
 import { NETWORK_KEY, sameStatus } from './networkStatus';
-import { type KubeLike, type RouterLike, ServicesModule } from './servicesModule';
+import { type KubeLike, ServicesModule } from './servicesModule';
 import { NetworkStatusPublisher, SiteEventRecorder, type StatusKube } from './statusPublisher';
 
 /** A laptop site's network.json is rewritten at least this often when nothing changed (lastSeen times). */
@@ -58,9 +58,7 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
 
   const servicesModule: AgentModule = {
     name: 'services',
-    async start(ctx: AgentContext<AgentRouter>) {
-      const router = ctx.router as unknown as RouterLike;
-      if (typeof router.publish !== 'function' || typeof router.subscribe !== 'function') throw new Error('the router has no messaging (publish/subscribe): service sync needs it');
+    async start(ctx: AgentContext) {
       const client = isKubeClient(ctx.kube) ? ctx.kube : undefined;
       services = new ServicesModule({
         kube: client as unknown as KubeLike | undefined,
@@ -69,7 +67,7 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
         siteName: ctx.site.name,
         platform: ctx.platform,
         listenHost: ctx.listenHost,
-        router,
+        router: ctx.router,
         events: ctx.events,
         applyServices: (s) => ctx.applyServices(s),
         reservedPorts: [...ctx.reservedPorts, CLAIMS_PORT, HEALTH_PORT],
@@ -103,7 +101,7 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
 
   const statusModule: AgentModule = {
     name: 'network-status',
-    async start(ctx: AgentContext<AgentRouter>) {
+    async start(ctx: AgentContext) {
       if (!services) throw new Error('the services module did not start');
       const s = services;
       if (isKubeClient(ctx.kube)) {

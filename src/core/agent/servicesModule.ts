@@ -4,6 +4,7 @@
 // functions of servicesReconcile.ts and serviceSync.ts; this file reads the API, applies, and times.
 import { EventEmitter } from 'node:events';
 import { errorMessage } from '../errors';
+import type { RouterApi, RouterStatus } from '../router/api';
 import { statusCode } from '../kube/errors';
 import { siteOwner } from '../site/build';
 import { SITE_CONFIGMAP } from '../site/names';
@@ -40,23 +41,6 @@ import {
   isEmptyChange,
 } from './serviceSync';
 
-/** The slice of the router the module uses (src/core/router/router.ts's Router has it). */
-export interface RouterLike {
-  readonly id?: string;
-  status(): {
-    id: string;
-    mode: 'interior' | 'edge';
-    connections: { name?: string; role: string; direction: 'outgoing' | 'incoming'; state: string; since: string; remoteSiteId?: string; remoteSiteName?: string; cost: number; lastError?: string }[];
-    routers: { id: string; siteId: string }[];
-    tcpListeners: { name: string; address: string; flows: number; flowsTotal: number; bytesIn: number; bytesOut: number }[];
-    tcpConnectors: { name: string; address: string; flows: number; flowsTotal: number; bytesIn: number; bytesOut: number }[];
-  };
-  publish(address: string, body: unknown): void;
-  subscribe(address: string, handler: (body: unknown, fromRouterId: string) => void): () => void;
-  /** 'routes' when the set of reachable routers changes: a link came up or went down. */
-  readonly events?: { on(event: string, listener: (...args: unknown[]) => void): unknown; off(event: string, listener: (...args: unknown[]) => void): unknown };
-}
-
 /** The slice of the Kubernetes API the module uses (KubeClient has it). */
 export interface KubeLike {
   core: {
@@ -86,7 +70,7 @@ export interface ServicesModuleOptions {
   platform?: Platform;
   /** Listeners bind here: the pod IP (pods share the host's loopback in the test control plane). */
   listenHost?: string;
-  router: RouterLike;
+  router: RouterApi;
   events?: EventSink;
   /** Gives the router its tcp listeners and connectors (the agent folds them into the router config). */
   applyServices(services: { tcpListeners: TcpEndpoint[]; tcpConnectors: TcpEndpoint[] }): Promise<void> | void;
@@ -188,7 +172,7 @@ export class ServicesModule extends EventEmitter {
   async start(): Promise<void> {
     this.startedAt = this.now();
     this.unsubscribe = this.o.router.subscribe(SERVICE_SYNC_ADDRESS, (body, from) => this.onAnnouncement(body, from));
-    this.o.router.events?.on('routes', this.onRoutes);
+    this.o.router.events.on('routes', this.onRoutes);
     const interval = this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS;
     const poll = this.o.pollIntervalMs ?? 1000;
     this.timers.push(setInterval(() => this.tick(), interval));
@@ -200,7 +184,7 @@ export class ServicesModule extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.o.router.events?.off('routes', this.onRoutes);
+    this.o.router.events.off('routes', this.onRoutes);
     for (const t of this.soon) clearTimeout(t);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -253,7 +237,7 @@ export class ServicesModule extends EventEmitter {
 
   private whyNotReady(): string | undefined {
     if (this.stopped || this.now() - this.startedAt > (this.o.readyGraceMs ?? READY_GRACE_MS)) return undefined;
-    let st: ReturnType<RouterLike['status']>;
+    let st: RouterStatus;
     try {
       st = this.o.router.status();
     } catch {

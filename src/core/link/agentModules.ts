@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors';
 import type { KubeClient, KubeObject } from '../kube/client';
-import type { AgentContext, AgentModule, AgentRouter } from '../agent/agent';
+import type { AgentContext, AgentModule } from '../agent/agent';
+import type { ConnectionStatus } from '../router/api';
 import { type StatusKube, patchStatusKeys } from '../agent/statusPublisher';
 import { readLocalSite } from '../site/local';
 import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks } from '../site/names';
@@ -36,11 +37,6 @@ interface ConnectionLike {
   remoteSiteName?: string;
   cost: number;
   lastError?: string;
-}
-
-interface StatusRouter extends AgentRouter {
-  status(): { connections: ConnectionLike[] };
-  events?: { on(event: 'connection', fn: (c: ConnectionLike) => void): unknown; off(event: 'connection', fn: (c: ConnectionLike) => void): unknown };
 }
 
 function isKube(kube: unknown): kube is KubeClient {
@@ -191,7 +187,7 @@ export function linkStatusModule(options: LinkStatusModuleOptions = {}): AgentMo
     name: 'link-status',
     async start(ctx) {
       stopped = false;
-      const router = ctx.router as StatusRouter;
+      const router = ctx.router;
       const site = { id: ctx.site.id, name: ctx.site.name };
       const minInterval = options.minIntervalMs ?? 1000;
       const kube = isKube(ctx.kube) ? ctx.kube : undefined;
@@ -226,7 +222,7 @@ export function linkStatusModule(options: LinkStatusModuleOptions = {}): AgentMo
         const wait = Math.max(0, last + minInterval - Date.now());
         timer = setTimeout(run, wait);
       };
-      const onConnection = (c: ConnectionLike) => {
+      const onConnection = (c: ConnectionStatus) => {
         if (c.role === 'inter-router' || c.role === 'edge') {
           const key = `${c.direction}/${c.name ?? c.remoteSiteId ?? c.host}`;
           const state = `${c.state}|${c.lastError ?? ''}`;
@@ -239,8 +235,8 @@ export function linkStatusModule(options: LinkStatusModuleOptions = {}): AgentMo
         }
         request();
       };
-      router.events?.on('connection', onConnection);
-      unsubscribe = () => router.events?.off('connection', onConnection);
+      router.events.on('connection', onConnection);
+      unsubscribe = () => router.events.off('connection', onConnection);
       heartbeat = setInterval(request, options.heartbeatMs ?? 10_000);
       heartbeat.unref?.();
       run();

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { servicesData } from '../service/definition';
 import { type Forward, readLocalServices } from '../service/local';
 import { listLocalSites, localHome, localPid, localSiteDir, readLocalSite } from '../site/local';
+import { SITE_CONFIGMAP } from '../site/names';
 import { buildSite, type KubeObject } from './model';
 import type { SiteRecord, SiteService } from './types';
 
@@ -50,7 +51,7 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
       const site = buildSite({
         context: 'local',
         namespace: dir,
-        site: { metadata: { name: 'skupper-site', uid: rec.id }, data: { name: rec.name, id: rec.id, ingress: rec.ingress } },
+        site: { metadata: { name: SITE_CONFIGMAP, uid: rec.id }, data: { name: rec.name, id: rec.id, ingress: rec.ingress } },
         linkSecrets: links,
         services: { data: servicesData(own.definitions) },
         status: siteJson || networkJson ? { data: status } : undefined,

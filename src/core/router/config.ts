@@ -177,3 +177,8 @@ export function parseRouterConfig(json: unknown): RouterConfig {
   uniqueNames(config.tcpConnectors, 'tcpConnectors');
   return config;
 }
+
+/** Whether two parts of a config are the same (a running part is restarted only when its config changed). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

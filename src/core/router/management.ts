@@ -1,8 +1,10 @@
 // Management: the HTTP endpoint (/healthz, /readyz, /metrics in Prometheus text format, /status as JSON)
 // and the answers to requests sent to the `$management` address over AMQP.
 import http from 'node:http';
+import type { RouterStatus } from './api.js';
+import { RoutedMessage } from './delivery.js';
 import type { Logger } from './log.js';
-import type { Router, RouterStatus } from './router.js';
+import type { PeerLink } from './peer.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -112,9 +114,56 @@ export function answerManagement(request: any, src: ManagementSource): Managemen
   return ok(entity === 'router' ? src.status().routers : rowsOf(entity, src));
 }
 
+/**
+ * Answers a request sent to `$management`; `reply` routes the answer to the request's reply_to. A request
+ * that cannot be answered is logged and dropped.
+ */
+export function handleManagementRequest(request: any, src: ManagementSource, reply: (message: RoutedMessage, to: string) => void, log: Logger): void {
+  let answer: ReturnType<typeof answerManagement>;
+  try {
+    answer = answerManagement(request, src);
+  } catch (e) {
+    log.warn('management request failed', { error: e });
+    return;
+  }
+  if (!answer || typeof request.reply_to !== 'string' || !request.reply_to) return;
+  const message = { to: request.reply_to, correlation_id: request.correlation_id ?? request.message_id, ...answer };
+  reply(RoutedMessage.decoded(message), request.reply_to);
+}
+
+/** Every link of every connection, with a client link's figures (`statsOf`) where it has them. */
+export function managedLinks(connections: Iterable<PeerLink>, statsOf: (rheaLink: object) => { stats(): Record<string, unknown> } | undefined): ManagedLink[] {
+  const out: ManagedLink[] = [];
+  for (const l of connections) {
+    try {
+      l.conn.each_link((link: any) => {
+        const sender = link.is_sender();
+        const client = statsOf(link);
+        out.push({
+          connection: l.name,
+          name: link.name,
+          role: sender ? 'sender' : 'receiver',
+          address: sender ? (link.source?.address ?? link.target?.address) : link.target?.address,
+          ...(client ? client.stats() : {}),
+        });
+      });
+    } catch {
+      // ignore
+    }
+  }
+  return out;
+}
+
 export interface ManagementServer {
   port: number;
   close(): Promise<void>;
+}
+
+/** What the HTTP endpoint reads. */
+export interface ManagementHost {
+  readonly ready: boolean;
+  status(): RouterStatus;
+  flowList(): unknown;
 }
 
 function esc(v: string): string {
@@ -169,7 +218,7 @@ export function renderMetrics(s: RouterStatus): string {
   return lines.join('\n') + '\n';
 }
 
-export async function startManagementServer(router: Router, host: string, port: number, log: Logger): Promise<ManagementServer> {
+export async function startManagementServer(router: ManagementHost, host: string, port: number, log: Logger): Promise<ManagementServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const send = (code: number, type: string, body: string) => {

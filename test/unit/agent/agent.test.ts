@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,9 @@ import { describe, test } from 'node:test';
 import { type AgentModule, SiteAgent } from '../../../src/core/agent/agent';
 import { type LinkSpec } from '../../../src/core/agent/routerConfig';
 import type { SiteStore, StoredSite } from '../../../src/core/agent/store';
+import type { RouterApi } from '../../../src/core/router/api';
 import type { RouterConfig } from '../../../src/core/router/config';
+import { routerStatus } from './fakes';
 
 class FakeStore implements SiteStore {
   readonly platform = 'kubernetes' as const;
@@ -22,13 +25,17 @@ class FakeStore implements SiteStore {
   change(why: string) { this.listener?.(why); }
 }
 
-class FakeRouter {
+class FakeRouter implements RouterApi {
   applied: RouterConfig[] = [];
   stopped = false;
+  readonly events = new EventEmitter();
   constructor(public config: RouterConfig) {}
+  get id() { return this.config.id; }
   async applyConfig(c: RouterConfig) { this.applied.push(c); this.config = c; }
   async stop() { this.stopped = true; }
-  status() { return { id: this.config.id, connectors: this.config.connectors.length }; }
+  status() { return routerStatus(this.config.id); }
+  publish() {}
+  subscribe() { return () => undefined; }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

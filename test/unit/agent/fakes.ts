@@ -1,5 +1,30 @@
 // Fakes for the agent's services tests: a namespace in memory and an in-memory multicast bus.
-import type { KubeLike, RouterLike } from '../../../src/core/agent/servicesModule';
+import { EventEmitter } from 'node:events';
+import type { KubeLike } from '../../../src/core/agent/servicesModule';
+import type { RouterApi, RouterEntry, RouterStatus } from '../../../src/core/router/api';
+
+/** A router's status with nothing in it but what `over` gives. */
+export function routerStatus(id: string, over: Partial<RouterStatus> = {}): RouterStatus {
+  return {
+    id,
+    siteId: '',
+    siteName: '',
+    mode: 'interior',
+    connections: [],
+    listeners: [],
+    routers: [],
+    addresses: [],
+    tcpListeners: [],
+    tcpConnectors: [],
+    flows: { active: 0, total: 0, bytesIn: 0, bytesOut: 0 },
+    ...over,
+  };
+}
+
+/** A router reachable from the one whose status it is in. */
+export function reachable(id: string, siteId: string): RouterEntry {
+  return { id, siteId, siteName: siteId, nextHop: id, cost: 1 };
+}
 
 /** A namespace in memory: ConfigMaps, pods, services. */
 export function fakeKube(services: Record<string, string> = {}) {
@@ -51,10 +76,13 @@ export function fakeKube(services: Record<string, string> = {}) {
 export function bus() {
   const subs = new Map<string, Set<(b: unknown, from: string) => void>>();
   const siteOf = new Map<string, string>();
-  return (id: string): RouterLike & { applied: any[] } => ({
+  return (id: string): RouterApi & { applied: any[] } => ({
     id,
     applied: [],
-    status: () => ({ id, mode: 'interior', connections: [], routers: [...siteOf].filter(([r]) => r !== id).map(([r, siteId]) => ({ id: r, siteId })), tcpListeners: [], tcpConnectors: [] }),
+    events: new EventEmitter(),
+    applyConfig: async () => undefined,
+    stop: async () => undefined,
+    status: () => routerStatus(id, { routers: [...siteOf].filter(([r]) => r !== id).map(([r, siteId]) => reachable(r, siteId)) }),
     publish: (address, body) => {
       if (!siteOf.has(id)) {
         try {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ServicesModule } from '../../../src/core/agent/servicesModule';
 import { definitionToJson, type ServiceDefinition } from '../../../src/core/service/definition';
 import { CONTROLLED_ANNOTATION } from '../../../src/core/agent/servicesReconcile';
-import { bus, fakeKube } from './fakes';
+import { bus, fakeKube, reachable, routerStatus } from './fakes';
 
 const echo: ServiceDefinition = { address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo', targetPorts: { '9090': 9090 } }] };
 const pod = (name: string, ip: string, ready = true) => ({
@@ -143,20 +143,20 @@ describe('readiness: a router waits (briefly) for its links and for the services
     const join = bus();
     const clock = 1_000_000;
     const base = join('r');
-    let status = { id: 'r', mode: 'interior' as const, connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1 }] as any[], routers: [] as { id: string; siteId: string }[], tcpListeners: [], tcpConnectors: [] };
+    let status = routerStatus('r', { connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1 }] as any[] });
     const router = { ...base, status: () => status };
     const m = new ServicesModule({ namespace: 'ns', siteId: 'me', siteName: 'me', router, applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6, readyGraceMs: 10_000, now: () => clock });
     await m.start();
     assert.equal(m.notReady(), 'link link1 is coming up');
     status.connections[0] = { ...status.connections[0], state: 'up' };
-    status = { ...status, routers: [{ id: 'r', siteId: 'me' }, { id: 'p', siteId: 'pub' }] };
+    status = { ...status, routers: [reachable('r', 'me'), reachable('p', 'pub')] };
     assert.equal(m.notReady(), 'waiting for the services of 1 site(s) it reaches');
     // the other site announces: heard
     const pub = new ServicesModule({ namespace: 'ns', siteId: 'pub', siteName: 'public', router: join('p'), applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6 });
     await pub.start();
     assert.equal(m.notReady(), undefined);
     // once ready, a link added later (coming up, a site not heard) does not take the router away
-    status = { ...status, connections: [...status.connections, { name: 'link2', role: 'inter-router', direction: 'outgoing', state: 'connecting', since: '', cost: 1 }], routers: [...status.routers, { id: 'e', siteId: 'east' }] };
+    status = { ...status, connections: [...status.connections, { name: 'link2', role: 'inter-router', direction: 'outgoing', state: 'connecting', since: '', cost: 1 } as any], routers: [...status.routers, reachable('e', 'east')] };
     assert.equal(m.notReady(), undefined);
     await pub.stop();
     await m.stop();
@@ -164,10 +164,10 @@ describe('readiness: a router waits (briefly) for its links and for the services
 
   test('a link that failed does not hold the router back, nor a site never heard after the grace time', async () => {
     let clock = 1_000_000;
-    const status = { id: 'r', mode: 'interior' as const, connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1, lastError: 'connection refused' }] as any[], routers: [] as { id: string; siteId: string }[], tcpListeners: [], tcpConnectors: [] };
+    const status = routerStatus('r', { connections: [{ name: 'link1', role: 'inter-router', direction: 'outgoing' as const, state: 'connecting', since: '', cost: 1, lastError: 'connection refused' }] as any[] });
     const m = new ServicesModule({ namespace: 'ns', siteId: 'me', siteName: 'me', router: { ...bus()('r'), status: () => status }, applyServices: () => undefined, announceIntervalMs: 1e6, pollIntervalMs: 1e6, readyGraceMs: 10_000, now: () => clock });
     await m.start();
-    status.routers = [{ id: 'e', siteId: 'east' }];
+    status.routers = [reachable('e', 'east')];
     assert.match(m.notReady() ?? '', /waiting for the services of 1 site/, 'the failed link is no reason; the unheard site is');
     clock += 10_001;
     assert.equal(m.notReady(), undefined);
