@@ -25,7 +25,14 @@ const entries = [
 ];
 const webviewEntry = join(root, 'media/topology/main.ts');
 if (existsSync(webviewEntry)) {
-  entries.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: [webviewEntry], outfile: 'dist/media/topology.js' });
+  entries.push({
+    ...common,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    entryPoints: [webviewEntry],
+    outfile: 'dist/media/topology.js',
+  });
 }
 
 mkdirSync(join(root, 'dist'), { recursive: true });

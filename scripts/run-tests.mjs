@@ -31,9 +31,13 @@ if (files.length === 0) {
 }
 // Suites that share a control plane or ports run their files one after another.
 const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...concurrency, ...process.argv.slice(3), ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, VAN_PROJECT_ROOT: root },
-});
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', ...concurrency, ...process.argv.slice(3), ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, VAN_PROJECT_ROOT: root },
+  },
+);
 process.exit(result.status ?? 1);

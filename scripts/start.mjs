@@ -12,7 +12,9 @@ import * as net from 'node:net';
 import * as http from 'node:http';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = process.env.VAN_UI_CACHE ? dirname(process.env.VAN_UI_CACHE) : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vscode-skupper');
+const cache = process.env.VAN_UI_CACHE
+  ? dirname(process.env.VAN_UI_CACHE)
+  : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vscode-skupper');
 const csBin = join(process.env.VAN_UI_CACHE ?? join(cache, 'code-server-4.100.3'), 'node_modules', '.bin', 'code-server');
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
@@ -37,7 +39,12 @@ if (existsSync(testKubeconfig)) env.KUBECONFIG = testKubeconfig;
 let demoUp = false;
 if (existsSync(join(root, 'dist', 'router.js')) && !process.env.VAN_START_NO_DEMO) {
   console.log(`start: local demo network in ${demoHome}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ui/demo.mts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/ui/demo.mts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   demoUp = r.status === 0;
   if (!demoUp) console.log('start: the demo network did not come up (see above); starting without it');
 }
@@ -51,16 +58,57 @@ writeFileSync(join(dir, 'config.yaml'), '');
 const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'package.json'), 'utf8')));
 symlinkSync(root, join(dir, 'ext', `${pkg.publisher}.${pkg.name}-${pkg.version}`));
 if (!existsSync(join(dir, 'ud', 'User', 'settings.json'))) {
-  writeFileSync(join(dir, 'ud', 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'security.workspace.trust.enabled': false }, null, 2));
+  writeFileSync(
+    join(dir, 'ud', 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'security.workspace.trust.enabled': false,
+      },
+      null,
+      2,
+    ),
+  );
 }
-const port = Number(process.env.PORT) || (await new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => res(p));
-  });
-}));
-const cs = spawn(csBin, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--config', join(dir, 'config.yaml'), '--user-data-dir', join(dir, 'ud'), '--extensions-dir', join(dir, 'ext'), join(dir, 'ws')], { env: { ...env, EXTENSIONS_GALLERY: '{"serviceUrl":""}' }, stdio: ['ignore', 'ignore', 'inherit'] });
-const healthy = () => new Promise((res) => http.get({ host: '127.0.0.1', port, path: '/healthz' }, (r) => { r.resume(); res(r.statusCode === 200); }).on('error', () => res(false)));
+const port =
+  Number(process.env.PORT) ||
+  (await new Promise((res) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  }));
+const cs = spawn(
+  csBin,
+  [
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--config',
+    join(dir, 'config.yaml'),
+    '--user-data-dir',
+    join(dir, 'ud'),
+    '--extensions-dir',
+    join(dir, 'ext'),
+    join(dir, 'ws'),
+  ],
+  { env: { ...env, EXTENSIONS_GALLERY: '{"serviceUrl":""}' }, stdio: ['ignore', 'ignore', 'inherit'] },
+);
+const healthy = () =>
+  new Promise((res) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz' }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      })
+      .on('error', () => res(false)),
+  );
 for (let i = 0; !(await healthy()); i++) {
   if (i > 240 || cs.exitCode !== null) throw new Error('code-server did not start');
   await new Promise((r) => setTimeout(r, 250));
@@ -83,7 +131,10 @@ if (demoUp) {
   else console.log(`start: the demo could not carry code-server: ${(forwarded.stderr || forwarded.stdout).trim()}`);
 }
 console.log(`\nSkupper in VS Code: http://127.0.0.1:${port}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
-if (viaVan) console.log(`The same, through the demo network (demo-laptop → demo-hub): http://127.0.0.1:${viaVan}/?folder=${encodeURIComponent(join(dir, 'ws'))}`);
+if (viaVan)
+  console.log(
+    `The same, through the demo network (demo-laptop → demo-hub): http://127.0.0.1:${viaVan}/?folder=${encodeURIComponent(join(dir, 'ws'))}`,
+  );
 console.log(`KUBECONFIG=${env.KUBECONFIG ?? '(default)'}  VAN_LOCAL_HOME=${demoHome}\nCtrl+C to stop.`);
 let stopping = false;
 const stop = () => {

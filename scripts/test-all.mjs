@@ -1,5 +1,5 @@
-// `npm test`: set-up (whatever this machine still lacks: scripts/setup.sh, idempotent), type check,
-// command check, build, then every suite in order. Prints each suite's totals and one closing line with
+// `npm test`: set-up (whatever this machine still lacks: scripts/setup.sh, idempotent), type check, lint,
+// format check (prettier), command check, build, then every suite in order. Prints each suite's totals and one closing line with
 // the sum ("N passed, N failed"). Stops at the first failing step. A step or suite that exits non-zero
 // without a failing test counts as one failed, so the closing line is never green when the run is red.
 import { spawn } from 'node:child_process';
@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.env.VAN_TEST_SUITES?.split(',').filter(Boolean);
-const suites = (only ?? ['unit', 'fuzz', 'interop', 'cluster', 'e2e', 'ui']);
+const suites = only ?? ['unit', 'fuzz', 'interop', 'cluster', 'e2e', 'ui'];
 const steps = [
   ...(process.env.VAN_SKIP_SETUP === '1' ? [] : [['setup', ['bash', 'scripts/setup.sh']]]),
   ['typecheck', ['npx', 'tsc', '--noEmit', '-p', '.']],
   ['lint', ['npx', 'eslint', 'src', 'test', 'scripts']],
+  ['format', ['npx', 'prettier', '--check', '--log-level', 'warn', 'src', 'test', 'scripts']],
   ['check:commands', [process.execPath, 'scripts/check-commands.mjs']],
   ['build', [process.execPath, 'scripts/build.mjs']],
   ...suites.map((s) => [`test:${s}`, [process.execPath, 'scripts/run-tests.mjs', s]]),
@@ -39,7 +40,9 @@ function run(name, [cmd, ...args]) {
         const c = { pass: count('pass'), fail: count('fail'), skipped: count('skipped') };
         // Exited non-zero with no failing test (a crash after the run, a hook that threw): one failure.
         if (code !== 0 && c.fail === 0) c.fail = 1;
-        totals.pass += c.pass; totals.fail += c.fail; totals.skipped += c.skipped;
+        totals.pass += c.pass;
+        totals.fail += c.fail;
+        totals.skipped += c.skipped;
         summary.push(`${name}: ${c.pass} passed, ${c.fail} failed, ${c.skipped} skipped (${secs})${code !== 0 ? `, exit ${code}` : ''}`);
       } else if (code !== 0) {
         // A step that failed, or a suite that never got to run its tests, counts as one failure.

@@ -98,11 +98,17 @@ export function parseWorkload(positionals: string[]): { kind: 'deployment' | 'st
 
 function normaliseKind(word: string): 'deployment' | 'statefulset' | 'service' {
   switch (word.toLowerCase()) {
-    case 'deployment': case 'deployments': case 'deploy':
+    case 'deployment':
+    case 'deployments':
+    case 'deploy':
       return 'deployment';
-    case 'statefulset': case 'statefulsets': case 'sts':
+    case 'statefulset':
+    case 'statefulsets':
+    case 'sts':
       return 'statefulset';
-    case 'service': case 'services': case 'svc':
+    case 'service':
+    case 'services':
+    case 'svc':
       return 'service';
     default:
       throw new UsageError(`cannot expose "${word}": expected deployment, statefulset or service (or host, on a laptop site)`);

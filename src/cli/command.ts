@@ -29,7 +29,7 @@ export interface CliCommand {
 
 export const globalFlags: FlagSpecs = {
   context: { type: 'string', description: 'kubeconfig context to use (the current one by default)' },
-  namespace: { type: 'string', alias: 'n', description: 'namespace (the context\'s own by default)' },
+  namespace: { type: 'string', alias: 'n', description: "namespace (the context's own by default)" },
   kubeconfig: { type: 'string', description: 'kubeconfig file(s), colon-separated (KUBECONFIG by default)' },
   output: { type: 'string', alias: 'o', choices: ['json', 'yaml'], description: 'print the result as json or yaml' },
   help: { type: 'boolean', alias: 'h', description: 'show help for the command' },

@@ -1,7 +1,10 @@
 // Errors a user can act on. The message is one line that says what happened and what to do next;
 // the CLI prints it on stderr and exits 1, the extension shows it with a "Show log" button.
 export class UserError extends Error {
-  constructor(message: string, readonly detail?: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = 'UserError';
   }

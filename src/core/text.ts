@@ -23,7 +23,10 @@ export function printableLines(text: string): string {
  * \\u escapes: the same data, safe to print.
  */
 export function asciiSafeJson(json: string): string {
-  return json.replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(
+    /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -32,6 +35,12 @@ export function asciiSafeJson(json: string): string {
  */
 export function dnsLabelOf(text: unknown): string | undefined {
   if (typeof text !== 'string') return undefined;
-  const label = text.slice(0, 253).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+  const label = text
+    .slice(0, 253)
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return label || undefined;
 }

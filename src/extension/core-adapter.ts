@@ -6,7 +6,16 @@ import { KubeClient } from '../core/kube/client';
 import { KubeLinkSite } from '../core/link/kubeSite';
 import { LocalLinkSite } from '../core/link/localSite';
 import type { LinkSite } from '../core/link/site';
-import { deleteLocalSite, initLocalSite, localSiteDir, localSiteStatus, readLocalPublished, readLocalSite, startLocalSite, stopLocalSite } from '../core/site/local';
+import {
+  deleteLocalSite,
+  initLocalSite,
+  localSiteDir,
+  localSiteStatus,
+  readLocalPublished,
+  readLocalSite,
+  startLocalSite,
+  stopLocalSite,
+} from '../core/site/local';
 import { exposeHost, forwardService, unexposeHost, unforwardService } from '../core/service/local';
 import { createLink, deleteLink, waitForLink } from '../core/link/link';
 import { expose, readDefinitions, readWorkload, unexpose } from '../core/service/expose';
@@ -33,7 +42,9 @@ function statusText(s: SiteStatus, where: string): string {
 
 /** Events as the Show Events document lists them, one a line, oldest first. */
 function eventsText(events: SiteEvent[]): string {
-  return events.length === 0 ? 'No events yet.' : events.map((e) => printable(`${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`)).join('\n');
+  return events.length === 0
+    ? 'No events yet.'
+    : events.map((e) => printable(`${e.time}  ${e.type.padEnd(7)}  ${e.reason}  x${e.count}  ${e.message}`)).join('\n');
 }
 
 export class NotAvailable extends UserError {
@@ -137,7 +148,8 @@ export const adapter: Adapter = {
       signal,
     }).catch((error: unknown) => {
       // Whatever broke while stopping (a request cut short), the user asked for it: no error toast.
-      if (signal?.aborted && !(error instanceof InitCleanupFailed)) throw new Cancelled('Initialize Site cancelled; what it had created was removed');
+      if (signal?.aborted && !(error instanceof InitCleanupFailed))
+        throw new Cancelled('Initialize Site cancelled; what it had created was removed');
       throw error;
     });
     return `Site ${result.site.name} initialized in ${t.context}/${t.namespace}${result.ready ? '; its router is ready' : ' (router not ready yet)'}`;
@@ -148,7 +160,9 @@ export const adapter: Adapter = {
       return r.existed ? `Laptop site ${t.local.name} deleted${r.stopped ? ' (router stopped)' : ''}` : `no laptop site ${t.local.name}`;
     }
     const r = await deleteSite(client(t), { progress });
-    return r.existed ? `Site ${r.site?.name ?? ''} deleted from ${t.context}/${t.namespace}` : `no site in ${t.context}/${t.namespace}: nothing to delete`;
+    return r.existed
+      ? `Site ${r.site?.name ?? ''} deleted from ${t.context}/${t.namespace}`
+      : `no site in ${t.context}/${t.namespace}: nothing to delete`;
   },
   async status(t) {
     if (t.local) return statusText(await localSiteStatus(t.local.dir, t.local.name), `laptop site ${t.local.name}`);
@@ -156,7 +170,11 @@ export const adapter: Adapter = {
     return statusText(s, `${t.context}/${t.namespace}`);
   },
   async createToken(t, o) {
-    const created = await createToken(linkSite(t), { type: o.type ?? 'claim', expiryMs: parseDuration(o.expiry ?? '15m'), uses: o.uses ?? 1 });
+    const created = await createToken(linkSite(t), {
+      type: o.type ?? 'claim',
+      expiryMs: parseDuration(o.expiry ?? '15m'),
+      uses: o.uses ?? 1,
+    });
     return tokenYaml(created.secret);
   },
   async saveToken(t, o, file) {
@@ -165,7 +183,11 @@ export const adapter: Adapter = {
     try {
       writeTokenFile(file, tokenYaml(created.secret));
     } catch (error) {
-      if ((o.type ?? 'claim') === 'claim') await site.claims().delete(created.secret.metadata.name).catch(() => false);
+      if ((o.type ?? 'claim') === 'claim')
+        await site
+          .claims()
+          .delete(created.secret.metadata.name)
+          .catch(() => false);
       throw error;
     }
   },
@@ -174,7 +196,9 @@ export const adapter: Adapter = {
     const result = await createLink(site, tokenYamlText, { name: o.name, cost: o.cost, source: 'the token' });
     progress(`link ${result.name} configured to ${result.remoteSite.name ?? result.remoteSite.id}; waiting for it to come up`);
     const outcome = await waitForLink(site, result.name, 30_000);
-    progress(outcome.connected ? `link ${result.name} is up` : `link ${result.name} not up yet${outcome.error ? `: ${outcome.error}` : ''}`);
+    progress(
+      outcome.connected ? `link ${result.name} is up` : `link ${result.name} not up yet${outcome.error ? `: ${outcome.error}` : ''}`,
+    );
     return result.name;
   },
   async deleteLink(t, name) {
@@ -182,7 +206,14 @@ export const adapter: Adapter = {
   },
   async expose(t, o) {
     notLocal(t, `expose ${o.kind}/${o.name} (a laptop site exposes ports of this machine)`);
-    const def = await expose(client(t), { kind: o.kind, name: o.name, ports: o.ports, targetPorts: o.targetPorts, protocol: o.protocol, address: o.address });
+    const def = await expose(client(t), {
+      kind: o.kind,
+      name: o.name,
+      ports: o.ports,
+      targetPorts: o.targetPorts,
+      protocol: o.protocol,
+      address: o.address,
+    });
     return `${o.kind}/${o.name} exposed as ${def.address} (port ${def.ports.join(', ')}) from ${t.context}/${t.namespace}`;
   },
   async exposeHost(t, o) {
@@ -191,7 +222,8 @@ export const adapter: Adapter = {
     return `${o.host}:${o.targetPorts?.[0] ?? o.ports[0]} exposed as ${def.address} (port ${def.ports.join(', ')}) from laptop site ${t.local.name}`;
   },
   async forward(t, o) {
-    if (!t.local) throw new UserError(`${t.context}/${t.namespace} is a cluster site: it makes a Service for every network service by itself`);
+    if (!t.local)
+      throw new UserError(`${t.context}/${t.namespace} is a cluster site: it makes a Service for every network service by itself`);
     const f = await forwardService(t.local.dir, o);
     return `${f.host}:${f.port}`;
   },
@@ -225,7 +257,8 @@ export const adapter: Adapter = {
   async events(t) {
     if (t.local) {
       const published = readLocalPublished(t.local.dir);
-      if (!published) return `No events yet: the router of laptop site ${t.local.name} has not published its status (is it running? Start Laptop Site).`;
+      if (!published)
+        return `No events yet: the router of laptop site ${t.local.name} has not published its status (is it running? Start Laptop Site).`;
       const list = parseEvents(JSON.stringify(published.events));
       return eventsText(list);
     }

@@ -42,10 +42,17 @@ class Extension implements Ext, vscode.Disposable {
       namespaceFor: (c) => namespaces()[c],
       log: (l) => log.info(l),
     });
-    this.clusters = new NodeTreeProvider(() => clusterRoots(this.reader.current, this.net), (n) => this.loadLazy(n));
+    this.clusters = new NodeTreeProvider(
+      () => clusterRoots(this.reader.current, this.net),
+      (n) => this.loadLazy(n),
+    );
     this.links = new NodeTreeProvider(() => linkRoots(this.net));
     this.services = new NodeTreeProvider(() => serviceRoots(this.net));
-    this.clustersView = vscode.window.createTreeView('skupper.clusters', { treeDataProvider: this.clusters, showCollapseAll: true, canSelectMany: true });
+    this.clustersView = vscode.window.createTreeView('skupper.clusters', {
+      treeDataProvider: this.clusters,
+      showCollapseAll: true,
+      canSelectMany: true,
+    });
     const linksView = vscode.window.createTreeView('skupper.links', { treeDataProvider: this.links });
     const servicesView = vscode.window.createTreeView('skupper.services', { treeDataProvider: this.services, showCollapseAll: true });
     this.topology = new TopologyPanel(context.extensionUri, {
@@ -54,7 +61,10 @@ class Extension implements Ext, vscode.Disposable {
       log: (l) => log.info(l),
     });
     for (const v of [this.clustersView, linksView, servicesView]) {
-      context.subscriptions.push(v, v.onDidChangeVisibility((e) => e.visible && void this.ensureStarted()));
+      context.subscriptions.push(
+        v,
+        v.onDidChangeVisibility((e) => e.visible && void this.ensureStarted()),
+      );
       if (v.visible) void this.ensureStarted();
     }
     this.reader.on('change', () => this.render());
@@ -156,7 +166,11 @@ class Extension implements Ext, vscode.Disposable {
     await this.ensureStarted();
     const roots = this.clusters.rootNodes();
     const chain = findNode(roots, (n) =>
-      ref.link ? n.ref.siteId === ref.siteId && n.ref.link === ref.link : ref.address ? n.ref.siteId === ref.siteId && n.ref.address === ref.address : n.ref.siteId === ref.siteId && /^site\./.test(n.contextValue),
+      ref.link
+        ? n.ref.siteId === ref.siteId && n.ref.link === ref.link
+        : ref.address
+          ? n.ref.siteId === ref.siteId && n.ref.address === ref.address
+          : n.ref.siteId === ref.siteId && /^site\./.test(n.contextValue),
     );
     const target = chain?.[chain.length - 1];
     if (target) await this.clustersView.reveal(target, { select: true, focus: true, expand: true });
@@ -248,7 +262,9 @@ export function activate(context: vscode.ExtensionContext): { activationMs: numb
   context.subscriptions.push(
     vscode.window.onDidChangeActiveTextEditor((e) => updateEditorContext(e)),
     vscode.window.onDidChangeTextEditorSelection((e) => later(e.textEditor)),
-    vscode.workspace.onDidChangeTextDocument((e) => e.document === vscode.window.activeTextEditor?.document && later(vscode.window.activeTextEditor)),
+    vscode.workspace.onDidChangeTextDocument(
+      (e) => e.document === vscode.window.activeTextEditor?.document && later(vscode.window.activeTextEditor),
+    ),
   );
   updateEditorContext(vscode.window.activeTextEditor);
   const activationMs = Date.now() - t0;

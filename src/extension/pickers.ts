@@ -21,14 +21,23 @@ export async function pickContext(reader: NetworkReader, placeHolder = 'Kubernet
     .map((c) => ({
       label: c.name,
       description: [c.current ? 'current' : undefined, c.server].filter(Boolean).join(' · '),
-      detail: c.phase === 'error' ? `$(warning) ${c.error}` : c.phase === 'ok' ? `${c.namespaces.filter((n) => n.site).length} site(s) · namespace ${c.namespace}` : undefined,
+      detail:
+        c.phase === 'error'
+          ? `$(warning) ${c.error}`
+          : c.phase === 'ok'
+            ? `${c.namespaces.filter((n) => n.site).length} site(s) · namespace ${c.namespace}`
+            : undefined,
     }));
   if (items.length === 0) throw new Error('no Kubernetes contexts in the kubeconfig');
   const pick = await vscode.window.showQuickPick(items, { placeHolder, ignoreFocusOut: true, matchOnDescription: true });
   return need(pick).label;
 }
 
-export async function pickNamespace(reader: NetworkReader, context: string, opts: { withSite?: boolean; withoutSite?: boolean; preferOwn?: boolean } = {}): Promise<string> {
+export async function pickNamespace(
+  reader: NetworkReader,
+  context: string,
+  opts: { withSite?: boolean; withoutSite?: boolean; preferOwn?: boolean } = {},
+): Promise<string> {
   const rec = reader.current.contexts.find((c) => c.name === context);
   const own = rec?.namespace ?? 'default';
   const names = (rec?.namespaces ?? []).filter((n) => (opts.withSite ? !!n.site : opts.withoutSite ? !n.site : true)).map((n) => n.name);
@@ -45,13 +54,23 @@ export async function pickNamespace(reader: NetworkReader, context: string, opts
     return own;
   }
   const other = '$(edit) Other namespace…';
-  const pick = await vscode.window.showQuickPick([...names.map((n) => ({ label: n, description: n === own ? 'this context\'s namespace' : undefined })), { label: other }], {
-    placeHolder: `Namespace in ${context}`,
-    ignoreFocusOut: true,
-  });
+  const pick = await vscode.window.showQuickPick(
+    [...names.map((n) => ({ label: n, description: n === own ? "this context's namespace" : undefined })), { label: other }],
+    {
+      placeHolder: `Namespace in ${context}`,
+      ignoreFocusOut: true,
+    },
+  );
   const label = need(pick).label;
   if (label !== other) return label;
-  return need(await vscode.window.showInputBox({ prompt: `Namespace in ${context}`, value: own, validateInput: validateDnsLabel, ignoreFocusOut: true }));
+  return need(
+    await vscode.window.showInputBox({
+      prompt: `Namespace in ${context}`,
+      value: own,
+      validateInput: validateDnsLabel,
+      ignoreFocusOut: true,
+    }),
+  );
 }
 
 export function validateDnsLabel(v: string): string | undefined {
@@ -59,9 +78,14 @@ export function validateDnsLabel(v: string): string | undefined {
 }
 
 /** Target from a tree node, else asked for. */
-export async function targetOf(reader: NetworkReader, node: NodeDesc | undefined, opts: { withSite?: boolean; withoutSite?: boolean; placeHolder?: string } = {}): Promise<Target> {
+export async function targetOf(
+  reader: NetworkReader,
+  node: NodeDesc | undefined,
+  opts: { withSite?: boolean; withoutSite?: boolean; placeHolder?: string } = {},
+): Promise<Target> {
   const ref = node?.ref;
-  if (ref?.platform === 'local' && ref.namespace && ref.siteName) return { context: 'laptop', namespace: ref.siteName, local: { dir: ref.namespace, name: ref.siteName } };
+  if (ref?.platform === 'local' && ref.namespace && ref.siteName)
+    return { context: 'laptop', namespace: ref.siteName, local: { dir: ref.namespace, name: ref.siteName } };
   if (ref?.context && ref.namespace) return { context: ref.context, namespace: ref.namespace };
   const context = ref?.context ?? (await pickContext(reader, opts.placeHolder));
   const namespace = await pickNamespace(reader, context, opts);
@@ -85,7 +109,11 @@ export async function pickSite(reader: NetworkReader, placeHolder: string, exclu
   }
   for (const s of reader.current.local) {
     if (exclude?.local?.dir === s.namespace) continue;
-    items.push({ label: s.name, description: 'laptop site', t: { context: 'laptop', namespace: s.name, local: { dir: s.namespace, name: s.name } } });
+    items.push({
+      label: s.name,
+      description: 'laptop site',
+      t: { context: 'laptop', namespace: s.name, local: { dir: s.namespace, name: s.name } },
+    });
   }
   if (items.length === 0) throw new Error('no reachable site to take a token from');
   return need(await vscode.window.showQuickPick(items, { placeHolder, ignoreFocusOut: true })).t;

@@ -36,7 +36,8 @@ export function tokenSettings(expiry: unknown, uses: unknown): TokenSettings {
     ms = MAX_TOKEN_EXPIRY_MS;
   }
   let n = typeof uses === 'number' && Number.isInteger(uses) && uses >= 1 ? uses : 1;
-  if (n === 1 && uses !== undefined && uses !== 1) notes.push(`skupper.tokenUses ${String(uses).slice(0, 20)} is not a whole number of at least 1: 1 used`);
+  if (n === 1 && uses !== undefined && uses !== 1)
+    notes.push(`skupper.tokenUses ${String(uses).slice(0, 20)} is not a whole number of at least 1: 1 used`);
   if (n > MAX_TOKEN_USES) {
     notes.push(`skupper.tokenUses ${n} is over the limit: ${MAX_TOKEN_USES} used (van token create --uses for more)`);
     n = MAX_TOKEN_USES;
@@ -50,7 +51,10 @@ export function tokenSettings(expiry: unknown, uses: unknown): TokenSettings {
  */
 export function routerImageNotice(image: unknown, where?: string): string | undefined {
   if (typeof image !== 'string' || image.trim() === '' || image.trim() === DEFAULT_ROUTER_IMAGE) return undefined;
-  return `The router pods will run the image "${image.trim().slice(0, 200)}" (setting skupper.routerImage${where ? ` in ${where}` : ''}), not the default ${DEFAULT_ROUTER_IMAGE}. It runs the site's router with the site's certificates and keys: use it only if you trust it.`;
+  return (
+    `The router pods will run the image "${image.trim().slice(0, 200)}" (setting skupper.routerImage${where ? ` in ${where}` : ''}), not the default ${DEFAULT_ROUTER_IMAGE}. ` +
+    `It runs the site's router with the site's certificates and keys: use it only if you trust it.`
+  );
 }
 
 /** The workspace folder `path` is in (itself or below), if any. */

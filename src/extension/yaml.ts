@@ -28,8 +28,16 @@ export function workloadsIn(text: string): { start: number; end: number; w?: Wor
     let w: Workload | undefined;
     if ((kind === 'deployment' || kind === 'statefulset') && typeof obj?.metadata?.name === 'string') {
       const containers: any[] = obj?.spec?.template?.spec?.containers ?? [];
-      const ports = containers.flatMap((c) => (Array.isArray(c?.ports) ? c.ports : [])).map((p: any) => Number(p?.containerPort)).filter((p: number) => Number.isInteger(p) && p > 0);
-      w = { kind, name: obj.metadata.name, namespace: typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : undefined, ports: [...new Set(ports)] };
+      const ports = containers
+        .flatMap((c) => (Array.isArray(c?.ports) ? c.ports : []))
+        .map((p: any) => Number(p?.containerPort))
+        .filter((p: number) => Number.isInteger(p) && p > 0);
+      w = {
+        kind,
+        name: obj.metadata.name,
+        namespace: typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : undefined,
+        ports: [...new Set(ports)],
+      };
     }
     out.push({ start: range[0], end: range[2] ?? range[1], w });
   }

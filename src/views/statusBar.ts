@@ -12,7 +12,12 @@ export class NetworkStatusBar implements vscode.Disposable {
     const m = statusBar(net, loading);
     this.item.text = m.text;
     this.item.tooltip = m.tooltip;
-    this.item.backgroundColor = m.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : m.severity === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor =
+      m.severity === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : m.severity === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
     this.item.show();
   }
   dispose(): void {

@@ -26,7 +26,10 @@ export class TopologyPanel implements vscode.Disposable {
   private disposables: vscode.Disposable[] = [];
   lastRenderMs?: number;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly host: TopologyHost) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: TopologyHost,
+  ) {}
 
   show(): void {
     if (this.panel) {
@@ -44,7 +47,11 @@ export class TopologyPanel implements vscode.Disposable {
   }
 
   private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'media'), vscode.Uri.joinPath(this.extensionUri, 'media')] };
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'media'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
   }
 
   private attach(panel: vscode.WebviewPanel): void {

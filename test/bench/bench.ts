@@ -22,7 +22,10 @@ interface Run {
 const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 1.5 : 3));
 const METRICS = process.env.BENCH_METRICS?.split(',');
 const IDLE_FLOWS = Number(process.env.BENCH_IDLE_FLOWS ?? (quick ? 2000 : 10_000));
@@ -140,7 +143,13 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-async function throughput(port: number, streams: number, dir: 'down' | 'up', seconds: number, mark?: (phase: 'start' | 'end') => void): Promise<number> {
+async function throughput(
+  port: number,
+  streams: number,
+  dir: 'down' | 'up',
+  seconds: number,
+  mark?: (phase: 'start' | 'end') => void,
+): Promise<number> {
   const sockets = await Promise.all(Array.from({ length: streams }, () => connect(port)));
   let bytes = 0;
   let stop = false;
@@ -320,18 +329,55 @@ async function upSystem(system: System, serverPort: number, tlsFiles: TlsFiles):
   if (system === 'direct') return { port: serverPort, pids: [], stop: async () => {} };
   const port = await freePort();
   if (system === 'socat') {
-    const p = start('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,backlog=4096,nodelay`, `TCP:127.0.0.1:${serverPort},nodelay`]);
+    const p = start('socat', [
+      `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr,backlog=4096,nodelay`,
+      `TCP:127.0.0.1:${serverPort},nodelay`,
+    ]);
     await waitPort(port);
     return { port, pids: [p.pid!], stop: () => stopAll([p]) };
   }
   if (system === 'stunnel') {
     const mid = await freePort();
-    const common = (name: string) => [`foreground = yes`, `pid =`, `debug = 3`, `output = ${join(work, name + '.log')}`, `socket = l:TCP_NODELAY=1`, `socket = r:TCP_NODELAY=1`];
-    const tlsOpts = [`cert = ${tlsFiles.cert}`, `key = ${tlsFiles.key}`, `CAfile = ${tlsFiles.ca}`, `verifyChain = yes`, `sslVersionMin = TLSv1.3`];
+    const common = (name: string) => [
+      `foreground = yes`,
+      `pid =`,
+      `debug = 3`,
+      `output = ${join(work, name + '.log')}`,
+      `socket = l:TCP_NODELAY=1`,
+      `socket = r:TCP_NODELAY=1`,
+    ];
+    const tlsOpts = [
+      `cert = ${tlsFiles.cert}`,
+      `key = ${tlsFiles.key}`,
+      `CAfile = ${tlsFiles.ca}`,
+      `verifyChain = yes`,
+      `sslVersionMin = TLSv1.3`,
+    ];
     const serverConf = join(work, 'stunnel-server.conf');
-    writeFileSync(serverConf, [...common('s'), '[van-server]', `accept = 127.0.0.1:${mid}`, `connect = 127.0.0.1:${serverPort}`, ...tlsOpts, 'requireCert = yes'].join('\n') + '\n');
+    writeFileSync(
+      serverConf,
+      [
+        ...common('s'),
+        '[van-server]',
+        `accept = 127.0.0.1:${mid}`,
+        `connect = 127.0.0.1:${serverPort}`,
+        ...tlsOpts,
+        'requireCert = yes',
+      ].join('\n') + '\n',
+    );
     const clientConf = join(work, 'stunnel-client.conf');
-    writeFileSync(clientConf, [...common('c'), '[van-client]', 'client = yes', `accept = 127.0.0.1:${port}`, `connect = 127.0.0.1:${mid}`, ...tlsOpts, 'checkHost = localhost'].join('\n') + '\n');
+    writeFileSync(
+      clientConf,
+      [
+        ...common('c'),
+        '[van-client]',
+        'client = yes',
+        `accept = 127.0.0.1:${port}`,
+        `connect = 127.0.0.1:${mid}`,
+        ...tlsOpts,
+        'checkHost = localhost',
+      ].join('\n') + '\n',
+    );
     const s = start('stunnel4', [serverConf]);
     const c = start('stunnel4', [clientConf]);
     await waitPort(mid);
@@ -420,8 +466,10 @@ async function main() {
         add(system, '64-byte echo', 'rtt_p50_us', r.p50, 'us');
         add(system, '64-byte echo', 'rtt_p99_us', r.p99, 'us');
       }
-      if (want('conn_per_s_1')) add(system, 'connect+echo+close, 1 loop', 'conn_per_s_1', await connRate(up.port, 1, SECONDS / 2), 'conn/s');
-      if (want('conn_per_s_8')) add(system, 'connect+echo+close, 8 loops', 'conn_per_s_8', await connRate(up.port, 8, SECONDS / 2), 'conn/s');
+      if (want('conn_per_s_1'))
+        add(system, 'connect+echo+close, 1 loop', 'conn_per_s_1', await connRate(up.port, 1, SECONDS / 2), 'conn/s');
+      if (want('conn_per_s_8'))
+        add(system, 'connect+echo+close, 8 loops', 'conn_per_s_8', await connRate(up.port, 8, SECONDS / 2), 'conn/s');
       if (want('concurrent_1000_ms')) {
         await sleep(200);
         add(system, '1000 concurrent connections', 'concurrent_1000_ms', await concurrent(up.port, 1000), 'ms');
@@ -453,7 +501,15 @@ async function main() {
     if (rv !== undefined && rd !== undefined) ratios[`${van}-direct rtt_p50_us`] = Math.round(rv - rd);
   }
   const result = {
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.type()} ${os.release()}`, loadavg: os.loadavg(), date: new Date().toISOString(), seconds: SECONDS },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      node: process.version,
+      platform: `${os.type()} ${os.release()}`,
+      loadavg: os.loadavg(),
+      date: new Date().toISOString(),
+      seconds: SECONDS,
+    },
     runs,
     ratios,
   };

@@ -87,9 +87,14 @@ class FakeSocket extends EventEmitter {
 async function throughRhea(guarded: boolean): Promise<number> {
   const container = rhea.create_container({ id: 'bench-router' });
   const socket = new FakeSocket();
-  const conn = container.create_connection({ id: `bench-${guarded}`, container_id: 'bench-router', max_frame_size: 1024 * 1024 } as never) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const conn = container.create_connection({
+    id: `bench-${guarded}`,
+    container_id: 'bench-router',
+    max_frame_size: 1024 * 1024,
+  } as never) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   let delivered = 0;
-  conn.on('message', (ctx: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  conn.on('message', (ctx: any) => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     ctx.delivery.update(true);
     delivered++;
   });
@@ -131,8 +136,12 @@ async function main(): Promise<void> {
   const best = (xs: number[]) => Math.max(...xs);
   const line = (xs: number[]) => `best ${best(xs).toFixed(0)}, median ${median(xs).toFixed(0)} MB/s`;
   const slower = (f: (xs: number[]) => number) => (((f(bare) - f(guarded)) / f(bare)) * 100).toFixed(1);
-  console.log(`payload=${PAYLOAD} read=${READ} MB=${((rounds * roundBytes) / 1e6).toFixed(0)} runs=${RUNS} (interleaved; MB per CPU-second)`);
-  console.log(`guard alone:          ${line(guardRuns)}  (at the best rates its cost is ${((best(bare) / best(guardRuns)) * 100).toFixed(1)}% of rhea's input)`);
+  console.log(
+    `payload=${PAYLOAD} read=${READ} MB=${((rounds * roundBytes) / 1e6).toFixed(0)} runs=${RUNS} (interleaved; MB per CPU-second)`,
+  );
+  console.log(
+    `guard alone:          ${line(guardRuns)}  (at the best rates its cost is ${((best(bare) / best(guardRuns)) * 100).toFixed(1)}% of rhea's input)`,
+  );
   console.log(`rhea input, bare:     ${line(bare)}`);
   console.log(`rhea input + guard:   ${line(guarded)}  (slower by ${slower(best)}% best, ${slower(median)}% median)`);
 }

@@ -11,10 +11,13 @@ let contexts: string[] = [];
 const ns = uniqueName('api');
 const cluster = (process.env.VAN_TEST_CLUSTERS?.split(',')[0] || 'public').trim();
 
-before(async () => {
-  ({ kube, kubeconfigPath, contexts } = await clusterSetup());
-  await createNamespace(kube(cluster), ns);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    ({ kube, kubeconfigPath, contexts } = await clusterSetup());
+    await createNamespace(kube(cluster), ns);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (kube) await deleteNamespace(kube(cluster), ns);
@@ -60,7 +63,12 @@ test('RBAC holds: the ns-admin user is admin of namespace team only', async () =
   assert.equal((await k.get(`/api/v1/namespaces/${ns}/configmaps`)).status, 403);
   assert.equal((await k.get('/api/v1/namespaces/default/pods')).status, 403);
   const name = uniqueName('rbac');
-  const c = await k.post('/api/v1/namespaces/team/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { x: '1' } });
+  const c = await k.post('/api/v1/namespaces/team/configmaps', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name },
+    data: { x: '1' },
+  });
   assert.equal(c.status, 201, c.text);
   assert.equal((await k.get('/api/v1/namespaces/team/pods')).status, 200);
   const role = await k.post('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', {
@@ -76,7 +84,12 @@ test('RBAC holds: the ns-admin user is admin of namespace team only', async () =
 
 test('deleting an owner garbage-collects its dependents', async () => {
   const k = kube(cluster);
-  const owner = await k.post(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' }, data: { a: '1' } });
+  const owner = await k.post(`/api/v1/namespaces/${ns}/configmaps`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'owner' },
+    data: { a: '1' },
+  });
   assert.equal(owner.status, 201);
   const dep = await k.post(`/api/v1/namespaces/${ns}/secrets`, {
     apiVersion: 'v1',
@@ -86,13 +99,21 @@ test('deleting an owner garbage-collects its dependents', async () => {
   });
   assert.equal(dep.status, 201, dep.text);
   assert.equal((await k.del(`/api/v1/namespaces/${ns}/configmaps/owner`)).status, 200);
-  await eventually('the owned Secret to be garbage-collected', 60_000, async () => (await k.get(`/api/v1/namespaces/${ns}/secrets/owned`)).status === 404);
+  await eventually(
+    'the owned Secret to be garbage-collected',
+    60_000,
+    async () => (await k.get(`/api/v1/namespaces/${ns}/secrets/owned`)).status === 404,
+  );
 });
 
 test('watches deliver events', async () => {
   const k = kube(cluster);
   const seen: string[] = [];
-  const stop = k.informer(`/api/v1/namespaces/${ns}/configmaps`, () => {}, (type, obj) => seen.push(`${type}:${obj.metadata.name}`));
+  const stop = k.informer(
+    `/api/v1/namespaces/${ns}/configmaps`,
+    () => {},
+    (type, obj) => seen.push(`${type}:${obj.metadata.name}`),
+  );
   try {
     await new Promise((r) => setTimeout(r, 500));
     await k.post(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched' } });

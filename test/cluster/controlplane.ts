@@ -5,14 +5,34 @@
 // stand-in (kubelet.ts) that runs pods as local processes. Everything lives under .van-test/ in the
 // project root; processes are detached so the control plane outlives the command that started it.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { stringify } from 'yaml';
 import { b64, ensureClusterPki, type ClusterPki } from './pki';
-import { createPodNetwork, podNetworkExists, podNetworkNames, removePodNetwork, routeCluster, strayHostAddresses, unrouteCluster, type PodNetwork } from './podnet';
+import {
+  createPodNetwork,
+  podNetworkExists,
+  podNetworkNames,
+  removePodNetwork,
+  routeCluster,
+  strayHostAddresses,
+  unrouteCluster,
+  type PodNetwork,
+} from './podnet';
 import { binaryExists, clusterDir, controlPlaneBinary, kubeconfigPath, projectRoot, stateDir, stateFile } from './paths';
 
 export { kubeconfigPath, stateDir } from './paths';
@@ -224,13 +244,20 @@ function writeKubeconfigFile(path: string, clusters: ClusterState[], withNsAdmin
     })),
     users: clusters.flatMap((c) => {
       const pki = pkiOf(c.name, c.octet);
-      const users = [{ name: `${c.name}-admin`, user: { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) } }];
-      if (withNsAdmin) users.push({ name: `${c.name}-ns-admin`, user: { 'client-certificate-data': b64(pki.nsAdminCert), 'client-key-data': b64(pki.nsAdminKey) } });
+      const users = [
+        { name: `${c.name}-admin`, user: { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) } },
+      ];
+      if (withNsAdmin)
+        users.push({
+          name: `${c.name}-ns-admin`,
+          user: { 'client-certificate-data': b64(pki.nsAdminCert), 'client-key-data': b64(pki.nsAdminKey) },
+        });
       return users;
     }),
     contexts: clusters.flatMap((c) => {
       const ctx = [{ name: c.name, context: { cluster: c.name, user: `${c.name}-admin`, namespace: 'default' } }];
-      if (withNsAdmin) ctx.push({ name: `${c.name}-ns-admin`, context: { cluster: c.name, user: `${c.name}-ns-admin`, namespace: 'team' } });
+      if (withNsAdmin)
+        ctx.push({ name: `${c.name}-ns-admin`, context: { cluster: c.name, user: `${c.name}-ns-admin`, namespace: 'team' } });
       return ctx;
     }),
   };
@@ -367,11 +394,16 @@ async function startCluster(c: ClusterState, bin: string, onStarted: () => void)
   onStarted();
   c.pids['kube-apiserver'] = spawnDetached(c, 'kube-apiserver', bin, apiserverArgs(c));
   onStarted();
-  await waitFor(`the API server of ${c.name}`, 120_000, async () => {
-    if (!isAlive(c.pids['kube-apiserver'])) throw new Error(`kube-apiserver of ${c.name} exited:\n${logOf('kube-apiserver')()}`);
-    if (!isAlive(c.pids.etcd)) throw new Error(`etcd of ${c.name} exited:\n${logOf('etcd')()}`);
-    return (await apiGet(c, '/readyz')).status === 200;
-  }, logOf('kube-apiserver'));
+  await waitFor(
+    `the API server of ${c.name}`,
+    120_000,
+    async () => {
+      if (!isAlive(c.pids['kube-apiserver'])) throw new Error(`kube-apiserver of ${c.name} exited:\n${logOf('kube-apiserver')()}`);
+      if (!isAlive(c.pids.etcd)) throw new Error(`etcd of ${c.name} exited:\n${logOf('etcd')()}`);
+      return (await apiGet(c, '/readyz')).status === 200;
+    },
+    logOf('kube-apiserver'),
+  );
 
   c.pids['kube-controller-manager'] = spawnDetached(c, 'kube-controller-manager', bin, controllerManagerArgs(c));
   c.pids['kube-scheduler'] = spawnDetached(c, 'kube-scheduler', bin, schedulerArgs(c));
@@ -379,10 +411,15 @@ async function startCluster(c: ClusterState, bin: string, onStarted: () => void)
   onStarted();
 
   await bootstrap(c);
-  await waitFor(`node ${c.node} of ${c.name} to be Ready`, 60_000, async () => {
-    if (!isAlive(c.pids.kubelet)) throw new Error(`the kubelet stand-in of ${c.name} exited:\n${logOf('kubelet')()}`);
-    return nodeReady(c);
-  }, logOf('kubelet'));
+  await waitFor(
+    `node ${c.node} of ${c.name} to be Ready`,
+    60_000,
+    async () => {
+      if (!isAlive(c.pids.kubelet)) throw new Error(`the kubelet stand-in of ${c.name} exited:\n${logOf('kubelet')()}`);
+      return nodeReady(c);
+    },
+    logOf('kubelet'),
+  );
 }
 
 function kubeletArgs(c: ClusterState, script: string): string[] {
@@ -425,7 +462,10 @@ async function bootstrap(c: ClusterState): Promise<void> {
     const res = await r;
     if (res.status >= 300 && res.status !== 409) throw new Error(`${what} on ${c.name}: HTTP ${res.status} ${res.body}`);
   };
-  await must(apiSend(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } }), 'creating namespace team');
+  await must(
+    apiSend(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } }),
+    'creating namespace team',
+  );
   await must(
     apiSend(c, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -438,15 +478,26 @@ async function bootstrap(c: ClusterState): Promise<void> {
   );
   // Pods can only be created once the namespace's default ServiceAccount exists.
   for (const ns of ['default', 'team']) {
-    await waitFor(`the default ServiceAccount of ${ns} on ${c.name}`, 60_000, async () => (await apiGet(c, `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200);
-    await waitFor(`kube-root-ca.crt in ${ns} on ${c.name}`, 60_000, async () => (await apiGet(c, `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`)).status === 200);
+    await waitFor(
+      `the default ServiceAccount of ${ns} on ${c.name}`,
+      60_000,
+      async () => (await apiGet(c, `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200,
+    );
+    await waitFor(
+      `kube-root-ca.crt in ${ns} on ${c.name}`,
+      60_000,
+      async () => (await apiGet(c, `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`)).status === 200,
+    );
   }
 }
 
 function requestedClusters(opts?: { clusters?: string[] }): string[] {
-  const env = process.env.VAN_TEST_CLUSTERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const env = process.env.VAN_TEST_CLUSTERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const names = opts?.clusters?.length ? opts.clusters : env?.length ? env : DEFAULT_CLUSTERS;
-  for (const n of names) if (!/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/.test(n)) throw new Error(`invalid test cluster name "${n}" (a short DNS label)`);
+  for (const n of names)
+    if (!/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/.test(n)) throw new Error(`invalid test cluster name "${n}" (a short DNS label)`);
   return names;
 }
 
@@ -535,7 +586,9 @@ export async function ensureControlPlane(opts?: { clusters?: string[]; owner?: '
     }
     const bin = controlPlaneBinary();
     if (!binaryExists()) {
-      throw new Error(`the control plane binary ${bin} is missing: run \`bash test/cluster/build-controlplane.sh\` first (10-20 minutes the first time)`);
+      throw new Error(
+        `the control plane binary ${bin} is missing: run \`bash test/cluster/build-controlplane.sh\` first (10-20 minutes the first time)`,
+      );
     }
     preflight();
     const fresh = !state;
@@ -581,8 +634,11 @@ export async function ensureControlPlane(opts?: { clusters?: string[]; owner?: '
 /** What the kubelet stand-in needs from the machine. */
 function preflight(): void {
   if (process.getuid?.() !== 0) throw new Error('the test control plane needs root (pod addresses on lo, mount namespaces)');
-  const missing = ['ip', 'unshare', 'nsenter', 'mount', 'openssl', 'bash'].filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
-  if (missing.length) throw new Error(`the test control plane needs ${missing.join(', ')} (Debian packages iproute2, util-linux, mount, openssl)`);
+  const missing = ['ip', 'unshare', 'nsenter', 'mount', 'openssl', 'bash'].filter(
+    (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0,
+  );
+  if (missing.length)
+    throw new Error(`the test control plane needs ${missing.join(', ')} (Debian packages iproute2, util-linux, mount, openssl)`);
   // Test addresses live in the pod network namespace only; refuse to run beside ones on the host.
   const stray = strayHostAddresses(readState()?.net);
   if (stray.length) {

@@ -8,7 +8,8 @@ const t0 = Date.now();
 if (i >= 0) {
   stopIfUnused(Number(process.argv[i + 1])).then(
     (r) => {
-      if (r === 'stopped') process.stderr.write(`cluster:down: stopped the test run's control plane in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      if (r === 'stopped')
+        process.stderr.write(`cluster:down: stopped the test run's control plane in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       process.exit(r === 'in-use' ? 3 : 0);
     },
     (e) => {

@@ -34,7 +34,11 @@ export function uniqueName(prefix: string): string {
 export async function createNamespace(kube: Kube, name: string): Promise<void> {
   const r = await kube.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   if (r.status !== 201) throw new Error(`create namespace ${name}: ${r.status} ${r.text}`);
-  await eventually(`default ServiceAccount in ${name}`, 30_000, async () => (await kube.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200);
+  await eventually(
+    `default ServiceAccount in ${name}`,
+    30_000,
+    async () => (await kube.get(`/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200,
+  );
 }
 
 export async function deleteNamespace(kube: Kube, name: string): Promise<void> {

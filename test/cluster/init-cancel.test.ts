@@ -24,9 +24,15 @@ let kubeconfigPath = '';
 let bundleGzip: Buffer;
 
 const RESOURCES: [string, string][] = [
-  ['/api/v1', 'configmaps'], ['/api/v1', 'secrets'], ['/api/v1', 'services'], ['/api/v1', 'serviceaccounts'], ['/api/v1', 'pods'],
-  ['/apis/rbac.authorization.k8s.io/v1', 'roles'], ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings'],
-  ['/apis/apps/v1', 'deployments'], ['/apis/apps/v1', 'replicasets'],
+  ['/api/v1', 'configmaps'],
+  ['/api/v1', 'secrets'],
+  ['/api/v1', 'services'],
+  ['/api/v1', 'serviceaccounts'],
+  ['/api/v1', 'pods'],
+  ['/apis/rbac.authorization.k8s.io/v1', 'roles'],
+  ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings'],
+  ['/apis/apps/v1', 'deployments'],
+  ['/apis/apps/v1', 'replicasets'],
 ];
 
 /** What a site put in the namespace: anything but what every namespace has (its default ServiceAccount and root CA ConfigMap). */
@@ -54,15 +60,27 @@ function client(): KubeClient {
   return KubeClient.forContext({ kubeconfig: kubeconfigPath, context: cluster, namespace: ns, timeoutMs: 20_000 });
 }
 
-before(async () => {
-  const outfile = join(work, 'router.js');
-  await esbuild.build({ entryPoints: [join(projectRoot, 'src/core/agent/main.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, outfile, logLevel: 'warning' });
-  bundleGzip = gzipSync(readFileSync(outfile));
-  const setup = await clusterSetup();
-  kubeconfigPath = setup.kubeconfigPath;
-  kube = setup.kube(cluster);
-  await createNamespace(kube, ns);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const outfile = join(work, 'router.js');
+    await esbuild.build({
+      entryPoints: [join(projectRoot, 'src/core/agent/main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      outfile,
+      logLevel: 'warning',
+    });
+    bundleGzip = gzipSync(readFileSync(outfile));
+    const setup = await clusterSetup();
+    kubeconfigPath = setup.kubeconfigPath;
+    kube = setup.kube(cluster);
+    await createNamespace(kube, ns);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (kube) await deleteNamespace(kube, ns).catch(() => undefined);
@@ -78,7 +96,12 @@ describe('init cancelled', { timeout: 900_000 }, () => {
       let error: unknown;
       try {
         await initSite(client(), {
-          namespace: ns, siteName: 'west', ingress: 'loadbalancer', bundleGzip, noWait: true, signal: controller.signal,
+          namespace: ns,
+          siteName: 'west',
+          ingress: 'loadbalancer',
+          bundleGzip,
+          noWait: true,
+          signal: controller.signal,
           afterApply: (o: KubeObject) => {
             if (++count === step) {
               applied.push(`${o.kind}/${o.metadata.name}`);
@@ -113,14 +136,27 @@ describe('init cancelled', { timeout: 900_000 }, () => {
       const lines: string[] = [];
       const t = { context: cluster, namespace: ns, kubeconfig: kubeconfigPath };
       process.env.VAN_ROUTER_BUNDLE = join(work, 'router.js');
-      const outcome = await adapter.init(t, { siteName: 'west', ingress: 'loadbalancer' }, (line) => {
-        lines.push(line);
-        if (line.startsWith(phase)) controller.abort();
-      }, controller.signal).then(() => undefined, (e: unknown) => e);
+      const outcome = await adapter
+        .init(
+          t,
+          { siteName: 'west', ingress: 'loadbalancer' },
+          (line) => {
+            lines.push(line);
+            if (line.startsWith(phase)) controller.abort();
+          },
+          controller.signal,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       await nothingLeft(`cancelled while ${phase}`);
       assert.equal((outcome as Error | undefined)?.name, 'Cancelled', `${String(outcome)}; progress: ${lines.join(' | ')}`);
       assert.ok(outcome instanceof Cancelled);
-      assert.ok(lines.some((l) => l.startsWith(phase)), lines.join(' | '));
+      assert.ok(
+        lines.some((l) => l.startsWith(phase)),
+        lines.join(' | '),
+      );
     });
   }
 });

@@ -18,7 +18,20 @@
 //   resolve through workloads/resolve-preload.cjs (the cluster DNS stand-in).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -75,9 +88,13 @@ let binder: ChildProcess | undefined;
 let binderSeq = 0;
 const binderWaiting = new Map<number, { resolve: (s: Server) => void; reject: (e: Error) => void }>();
 function startBinder(): void {
-  binder = spawn(inPodNetwork(podNet)[0], [...inPodNetwork(podNet).slice(1), process.execPath, join(dirname(workloadsDir), 'podnet-binder.cjs')], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  binder = spawn(
+    inPodNetwork(podNet)[0],
+    [...inPodNetwork(podNet).slice(1), process.execPath, join(dirname(workloadsDir), 'podnet-binder.cjs')],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   binder.on('message', (m: { id: number; error?: string }, handle: unknown) => {
     const w = binderWaiting.get(m.id);
     binderWaiting.delete(m.id);
@@ -102,7 +119,11 @@ function listenInPodNetwork(host: string, port: number): Promise<Server> {
 class Pool {
   private used = new Set<string>();
   private cursor: number;
-  constructor(private prefix: string, private first: number, private last: number) {
+  constructor(
+    private prefix: string,
+    private first: number,
+    private last: number,
+  ) {
     this.cursor = first;
   }
   take(preferred?: string): string {
@@ -136,7 +157,14 @@ const lbPool = new Pool(`127.${octet}.`, 254 * 200, 254 * 201 - 1);
 // Node and lease
 function nodeStatus(): any {
   const t = now();
-  const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: t, lastTransitionTime: startedAt });
+  const cond = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: t,
+    lastTransitionTime: startedAt,
+  });
   return {
     capacity: { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '100Gi' },
     allocatable: { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '100Gi' },
@@ -173,7 +201,12 @@ async function registerNode(): Promise<void> {
     kind: 'Node',
     metadata: {
       name: nodeName,
-      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'van-test/cluster': clusterName },
+      labels: {
+        'kubernetes.io/hostname': nodeName,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'van-test/cluster': clusterName,
+      },
     },
     spec: {},
     status: nodeStatus(),
@@ -205,7 +238,8 @@ async function heartbeat(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Images
-const SUPPORTED = 'node:* (host node), quay.io/skupper/tcp-go-echo, quay.io/skupper/hello-world-backend, quay.io/skupper/hello-world-frontend';
+const SUPPORTED =
+  'node:* (host node), quay.io/skupper/tcp-go-echo, quay.io/skupper/hello-world-backend, quay.io/skupper/hello-world-frontend';
 function repoOf(image: string): { repo: string; tag: string } {
   let s = image.split('@')[0];
   let tag = 'latest';
@@ -305,9 +339,13 @@ function fieldPathValue(pod: any, ip: string, path: string): string {
     case 'metadata.uid':
       return pod.metadata.uid;
     case 'metadata.labels':
-      return Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
+      return Object.entries(pod.metadata.labels ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
     case 'metadata.annotations':
-      return Object.entries(pod.metadata.annotations ?? {}).map(([k, v]) => `${k}="${v}"`).join('\n');
+      return Object.entries(pod.metadata.annotations ?? {})
+        .map(([k, v]) => `${k}="${v}"`)
+        .join('\n');
     case 'spec.nodeName':
       return nodeName;
     case 'spec.serviceAccountName':
@@ -345,12 +383,19 @@ async function serviceAccountToken(rt: PodRt, audience: string | undefined, expi
       boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: rt.pod.metadata.name, uid: rt.uid },
     },
   });
-  if (r.status !== 201 && r.status !== 200) throw new ConfigError(`token for service account ${sa}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  if (r.status !== 201 && r.status !== 200)
+    throw new ConfigError(`token for service account ${sa}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
   rt.tokens.set(k, { token: r.body.status.token, at: Date.now(), ttl: expirationSeconds });
   return r.body.status.token;
 }
 
-function applyItems(data: Map<string, Buffer>, items: any[] | undefined, files: Map<string, { data: Buffer; mode: number }>, mode: number, prefix = ''): void {
+function applyItems(
+  data: Map<string, Buffer>,
+  items: any[] | undefined,
+  files: Map<string, { data: Buffer; mode: number }>,
+  mode: number,
+  prefix = '',
+): void {
   if (items?.length) {
     for (const it of items) {
       const v = data.get(it.key);
@@ -376,7 +421,12 @@ async function volumeFiles(rt: PodRt, vol: any): Promise<Map<string, { data: Buf
   }
   if (vol.downwardAPI) {
     for (const it of vol.downwardAPI.items ?? []) {
-      const v = it.fieldRef ? fieldPathValue(rt.pod, rt.ip, it.fieldRef.fieldPath) : resourceValue(rt.pod.spec.containers.find((c: any) => c.name === it.resourceFieldRef?.containerName) ?? rt.pod.spec.containers[0], it.resourceFieldRef);
+      const v = it.fieldRef
+        ? fieldPathValue(rt.pod, rt.ip, it.fieldRef.fieldPath)
+        : resourceValue(
+            rt.pod.spec.containers.find((c: any) => c.name === it.resourceFieldRef?.containerName) ?? rt.pod.spec.containers[0],
+            it.resourceFieldRef,
+          );
       files.set(it.path, { data: Buffer.from(v), mode: it.mode ?? vol.downwardAPI.defaultMode ?? 0o644 });
     }
     return files;
@@ -392,7 +442,9 @@ async function volumeFiles(rt: PodRt, vol: any): Promise<Map<string, { data: Buf
         applyItems(dataOf(s, 'secrets'), src.secret.items, files, mode);
       } else if (src.downwardAPI) {
         for (const it of src.downwardAPI.items ?? []) {
-          const v = it.fieldRef ? fieldPathValue(rt.pod, rt.ip, it.fieldRef.fieldPath) : resourceValue(rt.pod.spec.containers[0], it.resourceFieldRef);
+          const v = it.fieldRef
+            ? fieldPathValue(rt.pod, rt.ip, it.fieldRef.fieldPath)
+            : resourceValue(rt.pod.spec.containers[0], it.resourceFieldRef);
           files.set(it.path, { data: Buffer.from(v), mode: it.mode ?? mode });
         }
       } else if (src.serviceAccountToken) {
@@ -439,7 +491,8 @@ function writeAtomic(dir: string, files: Map<string, { data: Buffer; mode: numbe
 
 function hashFiles(files: Map<string, { data: Buffer; mode: number }>): string {
   const h = createHash('sha1');
-  for (const [k, v] of [...files].sort(([a], [b]) => a.localeCompare(b))) h.update(k).update('\0').update(String(v.mode)).update(v.data).update('\0');
+  for (const [k, v] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+    h.update(k).update('\0').update(String(v.mode)).update(v.data).update('\0');
   return h.digest('hex');
 }
 
@@ -499,14 +552,19 @@ async function containerEnv(rt: PodRt, c: any): Promise<Record<string, string>> 
       const prefix = sname.toUpperCase().replace(/-/g, '_');
       env[`${prefix}_SERVICE_HOST`] = cip;
       env[`${prefix}_SERVICE_PORT`] = String(p0.port);
-      for (const p of svc.spec.ports ?? []) if (p.name) env[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port);
+      for (const p of svc.spec.ports ?? [])
+        if (p.name) env[`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`] = String(p.port);
       env[`${prefix}_PORT`] = `${(p0.protocol ?? 'TCP').toLowerCase()}://${cip}:${p0.port}`;
     }
   }
   for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
-    if (from.configMapRef) for (const [k, v] of dataOf(await getObj('configmaps', ns, from.configMapRef.name, !!from.configMapRef.optional), 'configmaps')) env[prefix + k] = v.toString('utf8');
-    if (from.secretRef) for (const [k, v] of dataOf(await getObj('secrets', ns, from.secretRef.name, !!from.secretRef.optional), 'secrets')) env[prefix + k] = v.toString('utf8');
+    if (from.configMapRef)
+      for (const [k, v] of dataOf(await getObj('configmaps', ns, from.configMapRef.name, !!from.configMapRef.optional), 'configmaps'))
+        env[prefix + k] = v.toString('utf8');
+    if (from.secretRef)
+      for (const [k, v] of dataOf(await getObj('secrets', ns, from.secretRef.name, !!from.secretRef.optional), 'secrets'))
+        env[prefix + k] = v.toString('utf8');
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = expandVars(String(e.value), env);
@@ -616,7 +674,14 @@ function asUser(rt: PodRt, c: any): string[] {
   const uid = c.securityContext?.runAsUser ?? pod.runAsUser;
   if (uid === undefined || uid === 0) return [];
   const gid = c.securityContext?.runAsGroup ?? pod.runAsGroup ?? 0;
-  return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...(c.securityContext?.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []), '--'];
+  return [
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    ...(c.securityContext?.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []),
+    '--',
+  ];
 }
 
 async function launch(rt: PodRt, ctr: CtrRt): Promise<void> {
@@ -669,7 +734,7 @@ async function launch(rt: PodRt, ctr: CtrRt): Promise<void> {
 function onExit(rt: PodRt, ctr: CtrRt, code: number | null, signal: NodeJS.Signals | null): void {
   clearTimeout(ctr.probeTimer);
   ctr.proc = undefined;
-  const exitCode = code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[signal] || 137 : 1);
+  const exitCode = code ?? (signal ? 128 + ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] || 137 : 1);
   ctr.exitCode = exitCode;
   const terminated = {
     exitCode,
@@ -708,7 +773,12 @@ function restartLater(rt: PodRt, ctr: CtrRt, terminated: any): void {
   if (ctr.runningSince && Date.now() - ctr.runningSince > 60_000) ctr.backoffMs = 0;
   ctr.backoffMs = Math.min(ctr.backoffMs ? ctr.backoffMs * 2 : 1000, 20_000);
   ctr.lastState = { terminated };
-  ctr.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${ctr.backoffMs / 1000}s restarting failed container=${ctr.name} pod=${rt.pod.metadata.name}` } };
+  ctr.state = {
+    waiting: {
+      reason: 'CrashLoopBackOff',
+      message: `back-off ${ctr.backoffMs / 1000}s restarting failed container=${ctr.name} pod=${rt.pod.metadata.name}`,
+    },
+  };
   ctr.timer = setTimeout(() => {
     if (rt.stopping || rt.gone) return;
     ctr.restartCount++;
@@ -760,10 +830,13 @@ function probeOnce(rt: PodRt, ctr: CtrRt, probe: any): Promise<boolean> {
         s.on('error', () => resolve(false));
         return;
       }
-      const req = httpGet({ host: probe.httpGet.host || rt.ip, port: portOf(probe.httpGet.port), path: probe.httpGet.path || '/', timeout }, (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-      });
+      const req = httpGet(
+        { host: probe.httpGet.host || rt.ip, port: portOf(probe.httpGet.port), path: probe.httpGet.path || '/', timeout },
+        (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+        },
+      );
       req.on('error', () => resolve(false));
       req.on('timeout', () => {
         req.destroy();
@@ -828,7 +901,13 @@ function buildStatus(rt: PodRt): any {
   if (phase === 'Succeeded' || phase === 'Failed') rt.phase = phase;
   const t = now();
   const ready = phase === 'Running' && rt.ctrs.every((c) => c.proc && c.ready);
-  const cond = (type: string, ok: boolean, reason?: string) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: t, lastProbeTime: null, ...(reason && !ok ? { reason } : {}) });
+  const cond = (type: string, ok: boolean, reason?: string) => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastTransitionTime: t,
+    lastProbeTime: null,
+    ...(reason && !ok ? { reason } : {}),
+  });
   return {
     phase,
     ...(rt.reason ? { reason: rt.reason, message: rt.message } : {}),
@@ -890,7 +969,17 @@ async function sendStatus(rt: PodRt): Promise<void> {
 
 // Lifecycle -------------------------------------------------------------------------------------
 function newCtr(spec: any, init: boolean): CtrRt {
-  return { name: spec.name, spec, init, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } }, lastState: {}, ready: false, started: false, backoffMs: 0 };
+  return {
+    name: spec.name,
+    spec,
+    init,
+    restartCount: 0,
+    state: { waiting: { reason: 'ContainerCreating' } },
+    lastState: {},
+    ready: false,
+    started: false,
+    backoffMs: 0,
+  };
 }
 
 async function startPod(pod: any): Promise<void> {
@@ -944,7 +1033,8 @@ async function prepareAndRun(rt: PodRt): Promise<void> {
     await syncVolumes(rt);
   } catch (e) {
     const msg = (e as Error).message;
-    for (const c of [...rt.inits, ...rt.ctrs]) c.state = { waiting: { reason: e instanceof ConfigError ? 'CreateContainerConfigError' : 'ContainerCreating', message: msg } };
+    for (const c of [...rt.inits, ...rt.ctrs])
+      c.state = { waiting: { reason: e instanceof ConfigError ? 'CreateContainerConfigError' : 'ContainerCreating', message: msg } };
     log(`${rt.key}: volumes: ${msg}`);
     scheduleStatus(rt);
     rt.retryTimer = setTimeout(() => void prepareAndRun(rt), 2000);
@@ -1012,7 +1102,8 @@ async function finishPod(rt: PodRt, pod: any): Promise<void> {
     gracePeriodSeconds: 0,
     preconditions: { uid: pod.metadata.uid },
   });
-  if (r.status !== 200 && r.status !== 202 && r.status !== 404 && r.status !== 409) log(`${rt.key}: delete HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  if (r.status !== 200 && r.status !== 202 && r.status !== 404 && r.status !== 409)
+    log(`${rt.key}: delete HTTP ${r.status} ${r.text.slice(0, 200)}`);
   log(`${rt.key}: stopped and removed`);
 }
 
@@ -1048,7 +1139,12 @@ function onPod(type: string, pod: any): void {
     } else if (!finishing.has(pod.metadata.uid)) {
       finishing.add(pod.metadata.uid);
       void kube
-        .del(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } })
+        .del(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
+        })
         .finally(() => finishing.delete(pod.metadata.uid));
     }
     return;
@@ -1103,7 +1199,9 @@ function readyEndpoints(svcKey: string, svcPort: any): { ip: string; port: numbe
   for (const s of slices.values()) {
     if (s.metadata.namespace !== ns || s.metadata.labels?.['kubernetes.io/service-name'] !== name) continue;
     if (s.addressType !== 'IPv4') continue;
-    const p = (s.ports ?? []).find((x: any) => (x.name ?? '') === (svcPort.name ?? '') && (x.protocol ?? 'TCP') === (svcPort.protocol ?? 'TCP'));
+    const p = (s.ports ?? []).find(
+      (x: any) => (x.name ?? '') === (svcPort.name ?? '') && (x.protocol ?? 'TCP') === (svcPort.protocol ?? 'TCP'),
+    );
     if (!p?.port) continue;
     for (const e of s.endpoints ?? []) {
       if (e.conditions?.ready === false) continue;
@@ -1213,7 +1311,8 @@ function dropService(key: string): void {
     for (const p of m.values()) {
       closeProxy(p);
       const ip = p.ip;
-      if (!ip.startsWith('127.') && ![...proxies.entries()].some(([k, mm]) => k !== key && [...mm.values()].some((x) => x.ip === ip))) delAddress(ip);
+      if (!ip.startsWith('127.') && ![...proxies.entries()].some(([k, mm]) => k !== key && [...mm.values()].some((x) => x.ip === ip)))
+        delAddress(ip);
     }
     proxies.delete(key);
   }
@@ -1297,7 +1396,11 @@ function serveLogs(): void {
       res.writeHead(200, { 'content-type': 'text/plain' });
       let text = readFileSync(file, 'utf8');
       const tail = url.searchParams.get('tailLines');
-      if (tail) text = text.split('\n').slice(-Number(tail) - 1).join('\n');
+      if (tail)
+        text = text
+          .split('\n')
+          .slice(-Number(tail) - 1)
+          .join('\n');
       const limit = url.searchParams.get('limitBytes');
       if (limit) text = text.slice(0, Number(limit));
       res.write(text);
@@ -1366,15 +1469,23 @@ async function main(): Promise<void> {
   setInterval(() => void refreshVolumes(), 5_000);
   const stops = [
     kube.informer(`/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${nodeName}`)}`, onPodList, onPod),
-    kube.informer('/api/v1/services', (items) => {
-      const seen = new Set(items.map(keyOf));
-      for (const k of [...services.keys()]) if (!seen.has(k)) onService('DELETED', services.get(k));
-      for (const s of items) onService('ADDED', s);
-    }, onService),
-    kube.informer('/apis/discovery.k8s.io/v1/endpointslices', (items) => {
-      slices.clear();
-      for (const s of items) onSlice('ADDED', s);
-    }, onSlice),
+    kube.informer(
+      '/api/v1/services',
+      (items) => {
+        const seen = new Set(items.map(keyOf));
+        for (const k of [...services.keys()]) if (!seen.has(k)) onService('DELETED', services.get(k));
+        for (const s of items) onService('ADDED', s);
+      },
+      onService,
+    ),
+    kube.informer(
+      '/apis/discovery.k8s.io/v1/endpointslices',
+      (items) => {
+        slices.clear();
+        for (const s of items) onSlice('ADDED', s);
+      },
+      onSlice,
+    ),
   ];
   const shutdown = async () => {
     if (exiting) return;

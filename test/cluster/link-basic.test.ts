@@ -32,13 +32,26 @@ function client(context: string): KubeClient {
 }
 
 function van(context: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), '--kubeconfig', kubeconfigPath, '--context', context, '-n', ns, ...args], { encoding: 'utf8', cwd: projectRoot, timeout: 90_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(projectRoot, 'src/cli/main.ts'), '--kubeconfig', kubeconfigPath, '--context', context, '-n', ns, ...args],
+    { encoding: 'utf8', cwd: projectRoot, timeout: 90_000 },
+  );
   return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
 }
 
 async function bundle(): Promise<Buffer> {
   const outfile = join(work, 'router.js');
-  await esbuild.build({ bundle: true, platform: 'node', target: 'node20', format: 'cjs', absWorkingDir: projectRoot, entryPoints: ['src/core/agent/main.ts'], outfile, logLevel: 'warning' });
+  await esbuild.build({
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    absWorkingDir: projectRoot,
+    entryPoints: ['src/core/agent/main.ts'],
+    outfile,
+    logLevel: 'warning',
+  });
   const { gzipSync } = await import('node:zlib');
   return gzipSync(readFileSync(outfile));
 }
@@ -63,22 +76,31 @@ async function incomingFrom(site: KubeLinkSite, remote: string): Promise<boolean
   return report.links.some((l) => l.direction === 'incoming' && l.remoteSite === remote && l.connected);
 }
 
-before(async () => {
-  const setup = await clusterSetup();
-  kubeconfigPath = setup.kubeconfigPath;
-  const gz = await bundle();
-  for (const context of ['public', 'private', 'east'] as const) {
-    kubes[context] = setup.kube(context);
-    await createNamespace(kubes[context], ns);
-  }
-  await Promise.all(
-    (['public', 'private', 'east'] as const).map(async (context) => {
-      const c = client(context);
-      await initSite(c, { namespace: ns, siteName: context, ingress: context === 'private' ? 'none' : 'loadbalancer', bundleGzip: gz, readyTimeoutMs: 120_000 });
-      sites[context] = new KubeLinkSite(c);
-    }),
-  );
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const setup = await clusterSetup();
+    kubeconfigPath = setup.kubeconfigPath;
+    const gz = await bundle();
+    for (const context of ['public', 'private', 'east'] as const) {
+      kubes[context] = setup.kube(context);
+      await createNamespace(kubes[context], ns);
+    }
+    await Promise.all(
+      (['public', 'private', 'east'] as const).map(async (context) => {
+        const c = client(context);
+        await initSite(c, {
+          namespace: ns,
+          siteName: context,
+          ingress: context === 'private' ? 'none' : 'loadbalancer',
+          bundleGzip: gz,
+          readyTimeoutMs: 120_000,
+        });
+        sites[context] = new KubeLinkSite(c);
+      }),
+    );
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   for (const k of Object.values(kubes)) await deleteNamespace(k, ns).catch(() => undefined);
@@ -157,7 +179,9 @@ describe('tokens and links between clusters', { timeout: 600_000 }, () => {
     assert.equal(result.name, 'link1');
     assert.equal(result.connected, true, result.error);
     figures.push(`claim redemption (van link create, cluster): ${Math.round(result.redeemMs)} ms`);
-    figures.push(`link create -> connected, measured inside the CLI (redeem + Secret + router connect + status publish): ${result.elapsedMs} ms`);
+    figures.push(
+      `link create -> connected, measured inside the CLI (redeem + Secret + router connect + status publish): ${result.elapsedMs} ms`,
+    );
     figures.push(`link create -> connected, whole CLI process incl. tsx start-up: ${Math.round(total)} ms`);
     await eventually('public sees the incoming link from private', 20_000, () => incomingFrom(sites.public, 'private'));
     const status = van('private', 'link', 'status', '-o', 'json');

@@ -25,7 +25,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     eastNs = await seed.namespace('private', `${seed.run}-east`);
     westId = await seed.site('public', westNs, 'west');
     eastId = await seed.site('private', eastNs, 'east');
-    await seed.siteState('public', westNs, { links: [{ name: 'link1', remote: 'east', remoteId: eastId, state: 'up', cost: 2 }], services: [{ address: 'backend', port: 9090, origin: eastId }] });
+    await seed.siteState('public', westNs, {
+      links: [{ name: 'link1', remote: 'east', remoteId: eastId, state: 'up', cost: 2 }],
+      services: [{ address: 'backend', port: 9090, origin: eastId }],
+    });
     await seed.siteState('private', eastNs, { services: [{ address: 'backend', port: 9090, target: 'backend' }] });
   });
   after(async () => {
@@ -52,7 +55,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     const byName = Object.fromEntries(reader.current.contexts.map((c) => [c.name, c]));
     assert.equal(byName.a!.phase, 'ok', byName.a!.error);
     assert.equal(byName.a!.namespaceScoped, true);
-    assert.deepEqual(byName.a!.namespaces.map((n) => n.name), [westNs]);
+    assert.deepEqual(
+      byName.a!.namespaces.map((n) => n.name),
+      [westNs],
+    );
     const west = byName.a!.namespaces[0]!.site!;
     assert.equal(west.name, 'west');
     assert.equal(west.id, westId);
@@ -64,7 +70,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     assert.equal(byName.b!.namespaceScoped, false);
     const bNs = byName.b!.namespaces.map((n) => [n.name, !!n.site] as const);
     assert.deepEqual(bNs[0], ['default', false], JSON.stringify(bNs));
-    assert.ok(bNs.some(([n, s]) => n === eastNs && s), JSON.stringify(bNs));
+    assert.ok(
+      bNs.some(([n, s]) => n === eastNs && s),
+      JSON.stringify(bNs),
+    );
     assert.ok(!bNs.some(([n]) => n === westNs), 'a site of another cluster');
     assert.equal(byName.dead!.phase, 'error');
     assert.match(byName.dead!.error!, /connection refused/);
@@ -72,7 +81,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     assert.match(byName.slow!.error!, /no answer within/);
     const net = mergeNetwork(reader.current);
     const ours = net.sites.filter((s) => s.id === westId || s.id === eastId);
-    assert.deepEqual(ours.map((s) => s.name), ['east', 'west']);
+    assert.deepEqual(
+      ours.map((s) => s.name),
+      ['east', 'west'],
+    );
     const link = net.links.find((l) => l.fromSiteId === westId)!;
     assert.equal(link.toSiteId, eastId);
     assert.equal(link.toSiteName, 'east');
@@ -113,7 +125,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     });
     await seed.siteState('public', w2, { links: [{ name: 'l9', remote: 'x', state: 'connecting' }] });
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([changed, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('no change event within 10 s')), 10_000)))]);
+    await Promise.race([
+      changed,
+      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('no change event within 10 s')), 10_000))),
+    ]);
     clearTimeout(timer);
     assert.equal(reader.current.contexts[0]!.namespaces[0]!.site!.links[0]!.state, 'connecting');
     reader.dispose();
@@ -126,7 +141,10 @@ describe('network reader (real API servers)', { timeout: 180_000 }, () => {
     seed.writeKubeconfig(f2, [{ name: 'two', cluster: { server: 'https://127.0.0.1:1' } }]);
     const reader = new NetworkReader({ local: false, kubeconfig: `${f1}:${f2}:${join(dir, 'missing')}` });
     const m = reader.loadContexts();
-    assert.deepEqual(m.contexts.map((c) => c.name), ['one', 'two']);
+    assert.deepEqual(
+      m.contexts.map((c) => c.name),
+      ['one', 'two'],
+    );
     assert.equal(m.kubeconfigError, undefined);
     const none = new NetworkReader({ local: false, kubeconfig: join(dir, 'missing') }).loadContexts();
     assert.match(none.kubeconfigError!, /no such file/);

@@ -16,12 +16,15 @@ let net: PodNetwork;
 const ns = uniqueName('podnet');
 const cluster = (process.env.VAN_TEST_CLUSTERS?.split(',')[0] || 'public').trim();
 
-before(async () => {
-  const s = await clusterSetup();
-  k = s.kube(cluster);
-  net = readState()!.net!;
-  await createNamespace(k, ns);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const s = await clusterSetup();
+    k = s.kube(cluster);
+    net = readState()!.net!;
+    await createNamespace(k, ns);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (k) await deleteNamespace(k, ns);
@@ -49,7 +52,20 @@ function connectOutcome(host: string, port: number): Promise<{ code: string; ms:
 
 /** One line through bash's /dev/tcp from inside the pod network namespace (as a pod would). */
 function exchangeFromPodNetwork(host: string, port: number, line: string): string {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${net.netns}`, 'timeout', '5', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}; echo "$1" >&3; head -n1 <&3`, 'x', line], { encoding: 'utf8' });
+  const r = spawnSync(
+    'nsenter',
+    [
+      `--net=/run/netns/${net.netns}`,
+      'timeout',
+      '5',
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${host}/${port}; echo "$1" >&3; head -n1 <&3`,
+      'x',
+      line,
+    ],
+    { encoding: 'utf8' },
+  );
   return r.stdout.trim();
 }
 
@@ -58,7 +74,10 @@ async function echoPod(name: string): Promise<any> {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { app: name } },
-    spec: { containers: [{ name: 'echo', image: 'quay.io/skupper/tcp-go-echo', ports: [{ containerPort: 9090 }] }], terminationGracePeriodSeconds: 1 },
+    spec: {
+      containers: [{ name: 'echo', image: 'quay.io/skupper/tcp-go-echo', ports: [{ containerPort: 9090 }] }],
+      terminationGracePeriodSeconds: 1,
+    },
   });
   assert.equal(r.status, 201, r.text);
   return eventually(`pod ${name} ready`, 60_000, async () => {
@@ -76,7 +95,10 @@ test('the host namespace admits loopback and the veth link only; anything else i
   assert.equal(hostAddressAllowed('169.254.120.1', 'eth0', names), false);
   assert.equal(hostAddressAllowed('192.168.1.1', 'eth0', names), false);
   assert.throws(() => addHostAddress('10.123.0.1', 32, 'lo', names), HostAddressRefused);
-  assert.equal(hostAddresses().some((a) => a.address === '10.123.0.1'), false);
+  assert.equal(
+    hostAddresses().some((a) => a.address === '10.123.0.1'),
+    false,
+  );
 });
 
 test('after cluster:up the host carries no 10.x address; the pod network namespace holds the cluster addresses', async () => {
@@ -88,11 +110,17 @@ test('after cluster:up the host carries no 10.x address; the pod network namespa
   // The only host route to the cluster's range goes through the veth, with `unreachable` behind it.
   const routes = spawnSync('ip', ['-o', '-4', 'route', 'show', 'table', 'all', 'match', `10.${octet}.5.5`], { encoding: 'utf8' }).stdout;
   const lines = routes.split('\n').filter((l) => l.includes(`10.${octet}.0.0/16`));
-  assert.ok(lines.some((l) => l.includes(`via ${net.nsAddr} dev ${net.hostIf}`)), routes);
-  assert.ok(lines.every((l) => l.includes(`dev ${net.hostIf}`) || l.startsWith('unreachable')), routes);
+  assert.ok(
+    lines.some((l) => l.includes(`via ${net.nsAddr} dev ${net.hostIf}`)),
+    routes,
+  );
+  assert.ok(
+    lines.every((l) => l.includes(`dev ${net.hostIf}`) || l.startsWith('unreachable')),
+    routes,
+  );
 });
 
-test("a pod runs inside the namespace; the host reaches its IP through the veth, and once it is gone the IP fails at once", async () => {
+test('a pod runs inside the namespace; the host reaches its IP through the veth, and once it is gone the IP fails at once', async () => {
   const pod = await echoPod('echo-ns');
   const ip = pod.status.podIP as string;
   const route = spawnSync('ip', ['-o', 'route', 'get', ip], { encoding: 'utf8' }).stdout;
@@ -128,6 +156,12 @@ test('a load balancer answers on the same 127.x address on the host (tests, lapt
   const lb = svc.status.loadBalancer.ingress[0].ip as string;
   assert.match(lb, /^127\./);
   assert.equal(await eventually('host → load balancer', 20_000, () => tcpExchange(lb, 19091, 'host')), 'echo-lb : HOST');
-  assert.equal(await eventually('pod network → load balancer', 20_000, async () => exchangeFromPodNetwork(lb, 19091, 'inside')), 'echo-lb : INSIDE');
-  assert.equal(await eventually('pod network → ClusterIP', 20_000, async () => exchangeFromPodNetwork(svc.spec.clusterIP, 19091, 'cip')), 'echo-lb : CIP');
+  assert.equal(
+    await eventually('pod network → load balancer', 20_000, async () => exchangeFromPodNetwork(lb, 19091, 'inside')),
+    'echo-lb : INSIDE',
+  );
+  assert.equal(
+    await eventually('pod network → ClusterIP', 20_000, async () => exchangeFromPodNetwork(svc.spec.clusterIP, 19091, 'cip')),
+    'echo-lb : CIP',
+  );
 });

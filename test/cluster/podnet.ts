@@ -80,7 +80,11 @@ export function strayHostAddresses(net?: Pick<PodNetwork, 'hostIf'>): { dev: str
 }
 
 function freeLinkSubnet(h: string): number {
-  const used = new Set(hostAddresses().filter((a) => a.address.startsWith('169.254.')).map((a) => Number(a.address.split('.')[2])));
+  const used = new Set(
+    hostAddresses()
+      .filter((a) => a.address.startsWith('169.254.'))
+      .map((a) => Number(a.address.split('.')[2])),
+  );
   const start = 100 + (parseInt(h, 16) % 100);
   for (let i = 0; i < 150; i++) {
     const k = 100 + ((start - 100 + i) % 150);

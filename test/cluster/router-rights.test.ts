@@ -39,24 +39,39 @@ const UID = 10000;
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const CHANNEL = '/var/run/skupper';
 
-before(async () => {
-  const setup = await clusterSetup();
-  kubeconfigPath = setup.kubeconfigPath;
-  admin = setup.kube(cluster);
-  const outfile = join(work, 'router.js');
-  await esbuild.build({ bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, absWorkingDir: projectRoot, entryPoints: ['src/core/agent/main.ts'], outfile, logLevel: 'warning' });
-  gz = gzipSync(readFileSync(outfile));
-  await createNamespace(admin, ns);
-  const client = KubeClient.forContext({ kubeconfig: kubeconfigPath, context: cluster, namespace: ns, timeoutMs: 20_000 });
-  await initSite(client, { namespace: ns, siteName: 'rights', bundleGzip: gz, readyTimeoutMs: 120_000 });
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const setup = await clusterSetup();
+    kubeconfigPath = setup.kubeconfigPath;
+    admin = setup.kube(cluster);
+    const outfile = join(work, 'router.js');
+    await esbuild.build({
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      absWorkingDir: projectRoot,
+      entryPoints: ['src/core/agent/main.ts'],
+      outfile,
+      logLevel: 'warning',
+    });
+    gz = gzipSync(readFileSync(outfile));
+    await createNamespace(admin, ns);
+    const client = KubeClient.forContext({ kubeconfig: kubeconfigPath, context: cluster, namespace: ns, timeoutMs: 20_000 });
+    await initSite(client, { namespace: ns, siteName: 'rights', bundleGzip: gz, readyTimeoutMs: 120_000 });
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (admin) await deleteNamespace(admin, ns).catch(() => undefined);
 });
 
 async function routerPod(k: Kube, namespace: string): Promise<any> {
-  const pods = (await k.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=application%3Dskupper-router`)).body.items.filter((p: any) => !p.metadata.deletionTimestamp);
+  const pods = (await k.get(`/api/v1/namespaces/${namespace}/pods?labelSelector=application%3Dskupper-router`)).body.items.filter(
+    (p: any) => !p.metadata.deletionTimestamp,
+  );
   assert.equal(pods.length, 1, 'one router pod');
   return pods[0];
 }
@@ -83,18 +98,35 @@ function inProcess(pid: number, path: string): string {
   return join(`/proc/${pid}/root`, host);
 }
 
-interface Answer { status: number; body: any; text: string }
+interface Answer {
+  status: number;
+  body: any;
+  text: string;
+}
 
 /** One request to the controller's gate, as the router container makes them. */
-function viaGate(host: string, method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+function viaGate(
+  host: string,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const data = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const r = httpRequest(
       {
-        host, port: 9193, method, path, timeout: 15_000,
+        host,
+        port: 9193,
+        method,
+        path,
+        timeout: 15_000,
         headers: {
-          accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}), ...headers,
+          accept: 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(data !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) } : {}),
+          ...headers,
         },
       },
       (res) => {
@@ -136,7 +168,11 @@ function kubeWithToken(token: string): Kube {
 }
 
 async function serviceAccountToken(namespace: string, name: string): Promise<string> {
-  const r = await admin.post(`/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } });
+  const r = await admin.post(`/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 600 },
+  });
   assert.equal(r.status, 201, r.text);
   return r.body.status.token;
 }
@@ -144,8 +180,13 @@ async function serviceAccountToken(namespace: string, name: string): Promise<str
 /** What `user` may do, asked of the API server (SubjectAccessReview). */
 async function allowed(namespace: string, user: string, verb: string, group: string, resource: string, name?: string): Promise<boolean> {
   const r = await admin.post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-    apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-    spec: { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'], resourceAttributes: { namespace, verb, group, resource, ...(name ? { name } : {}) } },
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+      resourceAttributes: { namespace, verb, group, resource, ...(name ? { name } : {}) },
+    },
   });
   assert.equal(r.status, 201, r.text);
   return r.body.status.allowed === true;
@@ -153,20 +194,49 @@ async function allowed(namespace: string, user: string, verb: string, group: str
 
 const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 const CELLS: [string, string, string][] = [
-  ['', 'configmaps', 'skupper-router-bundle'], ['', 'configmaps', 'skupper-site'], ['', 'configmaps', 'skupper-network-status'], ['', 'configmaps', 'any-other'],
-  ['', 'secrets', 'skupper-site-ca'], ['', 'secrets', 'skupper-site-server'], ['', 'secrets', 'any-other'],
-  ['', 'services', 'skupper-router'], ['', 'services', 'any-other'], ['', 'pods', 'any'], ['', 'events', 'any'],
-  ['apps', 'deployments', 'skupper-router'], ['apps', 'deployments', 'any-other'], ['rbac.authorization.k8s.io', 'roles', 'skupper-controller'],
+  ['', 'configmaps', 'skupper-router-bundle'],
+  ['', 'configmaps', 'skupper-site'],
+  ['', 'configmaps', 'skupper-network-status'],
+  ['', 'configmaps', 'any-other'],
+  ['', 'secrets', 'skupper-site-ca'],
+  ['', 'secrets', 'skupper-site-server'],
+  ['', 'secrets', 'any-other'],
+  ['', 'services', 'skupper-router'],
+  ['', 'services', 'any-other'],
+  ['', 'pods', 'any'],
+  ['', 'events', 'any'],
+  ['apps', 'deployments', 'skupper-router'],
+  ['apps', 'deployments', 'any-other'],
+  ['rbac.authorization.k8s.io', 'roles', 'skupper-controller'],
 ];
 
 /** The router container's rights: what the gate forwards for each cell (the body checks named). */
-function gateCell(decide: (method: string, url: string, namespace: string) => { allow: boolean; check?: string }, namespace: string, group: string, resource: string, name: string, verb: string): string {
+function gateCell(
+  decide: (method: string, url: string, namespace: string) => { allow: boolean; check?: string },
+  namespace: string,
+  group: string,
+  resource: string,
+  name: string,
+  verb: string,
+): string {
   const base = `/${group ? `apis/${group}/v1` : 'api/v1'}/namespaces/${namespace}/${resource}`;
-  const listQuery = resource === 'configmaps' ? `?fieldSelector=metadata.name%3D${name}` : resource === 'secrets' ? '?labelSelector=skupper.io%2Ftype%3Dconnection-token' : '';
-  const [method, url] = ({
-    get: ['GET', `${base}/${name}`], list: ['GET', `${base}${listQuery}`], watch: ['GET', `${base}${listQuery}${listQuery ? '&' : '?'}watch=true`],
-    create: ['POST', base], update: ['PUT', `${base}/${name}`], patch: ['PATCH', `${base}/${name}`], delete: ['DELETE', `${base}/${name}`],
-  } as Record<string, [string, string]>)[verb];
+  const listQuery =
+    resource === 'configmaps'
+      ? `?fieldSelector=metadata.name%3D${name}`
+      : resource === 'secrets'
+        ? '?labelSelector=skupper.io%2Ftype%3Dconnection-token'
+        : '';
+  const [method, url] = (
+    {
+      get: ['GET', `${base}/${name}`],
+      list: ['GET', `${base}${listQuery}`],
+      watch: ['GET', `${base}${listQuery}${listQuery ? '&' : '?'}watch=true`],
+      create: ['POST', base],
+      update: ['PUT', `${base}/${name}`],
+      patch: ['PATCH', `${base}/${name}`],
+      delete: ['DELETE', `${base}/${name}`],
+    } as Record<string, [string, string]>
+  )[verb];
   const d = decide(method, url, namespace);
   if (!d.allow) return '—';
   if (resource === 'secrets' && (verb === 'list' || verb === 'watch')) return 'link Secrets only';
@@ -176,14 +246,19 @@ function gateCell(decide: (method: string, url: string, namespace: string) => { 
   return 'yes';
 }
 
-describe('the router pod\'s rights', { timeout: 600_000 }, () => {
+describe("the router pod's rights", { timeout: 600_000 }, () => {
   test('the Role and the pod spec: writes scoped, no token and no CA in the router container, hardened containers', async () => {
     const roles = (await admin.get(`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`)).body.items;
     const bindings = (await admin.get(`/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`)).body.items;
-    assert.deepEqual(roles.map((r: any) => r.metadata.name), ['skupper-controller'], 'one Role, the controller\'s');
-    assert.deepEqual(bindings.map((b: any) => [b.metadata.name, b.roleRef.name, b.subjects]), [
-      ['skupper-controller', 'skupper-controller', [{ kind: 'ServiceAccount', name: 'skupper-controller', namespace: ns }]],
-    ]);
+    assert.deepEqual(
+      roles.map((r: any) => r.metadata.name),
+      ['skupper-controller'],
+      "one Role, the controller's",
+    );
+    assert.deepEqual(
+      bindings.map((b: any) => [b.metadata.name, b.roleRef.name, b.subjects]),
+      [['skupper-controller', 'skupper-controller', [{ kind: 'ServiceAccount', name: 'skupper-controller', namespace: ns }]]],
+    );
     const write = ['create', 'update', 'patch', 'delete', 'deletecollection', '*'];
     for (const rule of roles[0].rules) {
       const what = JSON.stringify(rule);
@@ -196,20 +271,39 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
       }
       if (rule.resources.includes('secrets')) assert.deepEqual(writes, ['update'], `Secrets: update (claim records) only: ${what}`);
       if (rule.resources.includes('deployments')) assert.deepEqual([rule.verbs, rule.resourceNames], [['get'], ['skupper-router']], what);
-      for (const r of ['pods', 'roles', 'rolebindings', 'serviceaccounts']) if (rule.resources.includes(r)) assert.deepEqual(writes, [], `${r}: read only: ${what}`);
+      for (const r of ['pods', 'roles', 'rolebindings', 'serviceaccounts'])
+        if (rule.resources.includes(r)) assert.deepEqual(writes, [], `${r}: read only: ${what}`);
     }
 
-    for (const pod of [(await admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/skupper-router`)).body.spec.template, await routerPod(admin, ns)]) {
+    for (const pod of [
+      (await admin.get(`/apis/apps/v1/namespaces/${ns}/deployments/skupper-router`)).body.spec.template,
+      await routerPod(admin, ns),
+    ]) {
       const spec = pod.spec;
       assert.equal(spec.automountServiceAccountToken, false);
       assert.equal(spec.serviceAccountName, 'skupper-controller');
-      assert.ok(spec.volumes.every((v: any) => v.secret?.secretName !== 'skupper-site-ca' && !(v.projected?.sources ?? []).some((s: any) => s.secret?.name === 'skupper-site-ca')), 'the CA Secret is mounted nowhere');
-      const tokenVolumes = new Set(spec.volumes.filter((v: any) => (v.projected?.sources ?? []).some((s: any) => s.serviceAccountToken)).map((v: any) => v.name));
+      assert.ok(
+        spec.volumes.every(
+          (v: any) =>
+            v.secret?.secretName !== 'skupper-site-ca' &&
+            !(v.projected?.sources ?? []).some((s: any) => s.secret?.name === 'skupper-site-ca'),
+        ),
+        'the CA Secret is mounted nowhere',
+      );
+      const tokenVolumes = new Set(
+        spec.volumes.filter((v: any) => (v.projected?.sources ?? []).some((s: any) => s.serviceAccountToken)).map((v: any) => v.name),
+      );
       const router = spec.containers.find((c: any) => c.name === 'router');
       const controller = spec.containers.find((c: any) => c.name === 'controller');
       assert.ok(router && controller, 'a router and a controller container');
-      assert.ok(router.volumeMounts.every((m: any) => !tokenVolumes.has(m.name) && !m.mountPath.startsWith('/var/run/secrets')), `no token in the router container: ${JSON.stringify(router.volumeMounts)}`);
-      assert.ok(controller.volumeMounts.some((m: any) => tokenVolumes.has(m.name) && m.mountPath === SA_DIR), 'the controller container has the token');
+      assert.ok(
+        router.volumeMounts.every((m: any) => !tokenVolumes.has(m.name) && !m.mountPath.startsWith('/var/run/secrets')),
+        `no token in the router container: ${JSON.stringify(router.volumeMounts)}`,
+      );
+      assert.ok(
+        controller.volumeMounts.some((m: any) => tokenVolumes.has(m.name) && m.mountPath === SA_DIR),
+        'the controller container has the token',
+      );
       for (const c of spec.containers) {
         const sc = c.securityContext ?? {};
         assert.equal(sc.runAsNonRoot, true, c.name);
@@ -218,7 +312,10 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
         assert.equal(sc.allowPrivilegeEscalation, false, c.name);
         assert.deepEqual(sc.capabilities, { drop: ['ALL'] }, c.name);
         assert.deepEqual(sc.seccompProfile, { type: 'RuntimeDefault' }, c.name);
-        assert.ok(c.volumeMounts.filter((m: any) => m.name === 'router-bundle').every((m: any) => m.readOnly === true), `${c.name}: the code is mounted read-only`);
+        assert.ok(
+          c.volumeMounts.filter((m: any) => m.name === 'router-bundle').every((m: any) => m.readOnly === true),
+          `${c.name}: the code is mounted read-only`,
+        );
       }
     }
 
@@ -226,7 +323,8 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
     const pod = await routerPod(admin, ns);
     const routerPid = containerPid(pod.metadata.name, false);
     const controllerPid = containerPid(pod.metadata.name, true);
-    for (const pid of [routerPid, controllerPid]) assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\s+${UID}\\s+${UID}\\s`, 'm'));
+    for (const pid of [routerPid, controllerPid])
+      assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\s+${UID}\\s+${UID}\\s`, 'm'));
     assert.equal(existsSync(inProcess(routerPid, `${SA_DIR}/token`)), false, 'the router container sees no token');
     assert.equal(existsSync(inProcess(controllerPid, `${SA_DIR}/token`)), true, 'the controller container sees its token');
     assert.equal(existsSync(inProcess(routerPid, '/etc/skupper-site-ca')), false, 'the router container sees no CA');
@@ -244,10 +342,13 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
     // Anonymous (what a process without a token gets from the API server): nothing.
     const server = new URL(admin.server.toString());
     const anonymous = await new Promise<number>((resolve, reject) => {
-      const r = httpsRequest({ host: server.hostname, port: server.port, path: `${api}/secrets/skupper-site-ca`, rejectUnauthorized: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const r = httpsRequest(
+        { host: server.hostname, port: server.port, path: `${api}/secrets/skupper-site-ca`, rejectUnauthorized: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       r.on('error', reject);
       r.end();
     });
@@ -269,19 +370,60 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
       ['POST', `${api}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'planted' }, stringData: { a: 'b' } }],
       ['GET', `${api}/configmaps/skupper-router-bundle`],
       ['GET', `${api}/configmaps`],
-      ['PUT', `${api}/configmaps/skupper-router-bundle`, { ...bundleBefore, binaryData: { 'router.js.gz': gzipSync('process.exit(0)').toString('base64') } }],
-      ['PATCH', `${api}/configmaps/skupper-router-bundle`, { binaryData: { 'router.js.gz': '' } }, { 'content-type': 'application/merge-patch+json' }],
-      ['PATCH', `${api}/configmaps/skupper-network-status`, { metadata: { ownerReferences: null } }, { 'content-type': 'application/merge-patch+json' }],
+      [
+        'PUT',
+        `${api}/configmaps/skupper-router-bundle`,
+        { ...bundleBefore, binaryData: { 'router.js.gz': gzipSync('process.exit(0)').toString('base64') } },
+      ],
+      [
+        'PATCH',
+        `${api}/configmaps/skupper-router-bundle`,
+        { binaryData: { 'router.js.gz': '' } },
+        { 'content-type': 'application/merge-patch+json' },
+      ],
+      [
+        'PATCH',
+        `${api}/configmaps/skupper-network-status`,
+        { metadata: { ownerReferences: null } },
+        { 'content-type': 'application/merge-patch+json' },
+      ],
       ['DELETE', `${api}/configmaps/skupper-router-bundle`],
       ['POST', `${api}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'planted' } }],
-      ['POST', `${api}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'planted' }, spec: { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 80 }] } }],
-      ['POST', `${api}/services`, {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: 'planted', labels: { 'internal.skupper.io/address': 'planted' }, annotations: { 'internal.skupper.io/controlled': 'true' } },
-        spec: { selector: { application: 'skupper-router', 'skupper.io/component': 'router' }, externalIPs: ['10.9.9.9'], ports: [{ port: 80 }] },
-      }],
+      [
+        'POST',
+        `${api}/services`,
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'planted' },
+          spec: { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 80 }] },
+        },
+      ],
+      [
+        'POST',
+        `${api}/services`,
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {
+            name: 'planted',
+            labels: { 'internal.skupper.io/address': 'planted' },
+            annotations: { 'internal.skupper.io/controlled': 'true' },
+          },
+          spec: {
+            selector: { application: 'skupper-router', 'skupper.io/component': 'router' },
+            externalIPs: ['10.9.9.9'],
+            ports: [{ port: 80 }],
+          },
+        },
+      ],
       ['DELETE', `${api}/services/skupper-router`],
       ['GET', `${api}/pods/${pod.metadata.name}/log`],
-      ['POST', `${api}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'planted' }, spec: { containers: [{ name: 'x', image: 'node:20-alpine' }] } }],
+      [
+        'POST',
+        `${api}/pods`,
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'planted' }, spec: { containers: [{ name: 'x', image: 'node:20-alpine' }] } },
+      ],
       ['GET', `/api/v1/namespaces/default/configmaps/skupper-site`],
       ['GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`],
       ['GET', `/apis/apps/v1/namespaces/${ns}/deployments`],
@@ -292,7 +434,11 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
       assert.match(r.body?.message ?? '', /the site controller does not forward this/);
     }
     assert.deepEqual((await admin.get(`${api}/secrets/skupper-site-ca`)).body.data, caBefore.data, 'the CA is unchanged');
-    assert.equal((await admin.get(`${api}/configmaps/skupper-router-bundle`)).body.metadata.resourceVersion, bundleBefore.metadata.resourceVersion, 'the code is unchanged');
+    assert.equal(
+      (await admin.get(`${api}/configmaps/skupper-router-bundle`)).body.metadata.resourceVersion,
+      bundleBefore.metadata.resourceVersion,
+      'the code is unchanged',
+    );
     assert.equal((await admin.get(`${api}/secrets/planted`)).status, 404);
     assert.equal((await admin.get(`${api}/services/planted`)).status, 404);
 
@@ -301,28 +447,44 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
     const links = await viaGate(host, 'GET', `${api}/secrets?labelSelector=skupper.io%2Ftype%3Dconnection-token`, token);
     assert.equal(links.status, 200, links.text);
     const address = {
-      apiVersion: 'v1', kind: 'Service',
-      metadata: { name: 'rights-probe', labels: { 'internal.skupper.io/address': 'rights-probe' }, annotations: { 'internal.skupper.io/controlled': 'true' } },
-      spec: { selector: { application: 'skupper-router', 'skupper.io/component': 'router' }, ports: [{ name: 'port9', port: 9, targetPort: 1029, protocol: 'TCP' }] },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'rights-probe',
+        labels: { 'internal.skupper.io/address': 'rights-probe' },
+        annotations: { 'internal.skupper.io/controlled': 'true' },
+      },
+      spec: {
+        selector: { application: 'skupper-router', 'skupper.io/component': 'router' },
+        ports: [{ name: 'port9', port: 9, targetPort: 1029, protocol: 'TCP' }],
+      },
     };
     const made = await viaGate(host, 'POST', `${api}/services`, token, address);
     assert.equal(made.status, 201, made.text);
     assert.equal((await viaGate(host, 'DELETE', `${api}/services/rights-probe`, token)).status, 200);
   });
 
-  test('as the controller\'s ServiceAccount: exactly what the pod needs, nothing on its code', async () => {
+  test("as the controller's ServiceAccount: exactly what the pod needs, nothing on its code", async () => {
     const sa = kubeWithToken(await serviceAccountToken(ns, 'skupper-controller'));
-    const review = await sa.post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: ns } });
+    const review = await sa.post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectRulesReview',
+      spec: { namespace: ns },
+    });
     assert.equal(review.status, 201, review.text);
     const granted = new Set<string>();
     for (const rule of review.body.status.resourceRules) {
       // What every authenticated account gets (system:basic-user, public cluster trust bundles): not the Role's.
       if ((rule.apiGroups ?? []).some((g: string) => g.endsWith('authorization.k8s.io') || g === 'authentication.k8s.io')) continue;
       if (rule.apiGroups?.[0] === 'certificates.k8s.io' && rule.resources?.[0] === 'clustertrustbundles') continue;
-      for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) for (const n of rule.resourceNames ?? ['*']) granted.add(`${g || 'core'} ${r} ${n} ${v}`);
+      for (const g of rule.apiGroups)
+        for (const r of rule.resources)
+          for (const v of rule.verbs) for (const n of rule.resourceNames ?? ['*']) granted.add(`${g || 'core'} ${r} ${n} ${v}`);
     }
     const expected = new Set<string>();
-    const add = (g: string, r: string, names: string[], verbs: string[]) => { for (const n of names) for (const v of verbs) expected.add(`${g} ${r} ${n} ${v}`); };
+    const add = (g: string, r: string, names: string[], verbs: string[]) => {
+      for (const n of names) for (const v of verbs) expected.add(`${g} ${r} ${n} ${v}`);
+    };
     add('core', 'configmaps', ['skupper-site', 'skupper-services', 'skupper-network-status'], ['get', 'list', 'watch']);
     add('core', 'configmaps', ['skupper-network-status'], ['patch']);
     add('core', 'secrets', ['*'], ['get', 'list', 'watch', 'update']);
@@ -334,7 +496,11 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
 
     const api = `/api/v1/namespaces/${ns}`;
     assert.equal((await sa.get(`${api}/secrets/skupper-site-ca`)).status, 200, 'it signs redeemed claims with the CA');
-    assert.equal((await sa.get(`${api}/configmaps?fieldSelector=metadata.name%3Dskupper-site`)).status, 200, 'the site is listed (watched) by name');
+    assert.equal(
+      (await sa.get(`${api}/configmaps?fieldSelector=metadata.name%3Dskupper-site`)).status,
+      200,
+      'the site is listed (watched) by name',
+    );
     assert.equal((await sa.get(`${api}/configmaps`)).status, 403, 'other ConfigMaps are not listed');
     const bundle = (await admin.get(`${api}/configmaps/skupper-router-bundle`)).body;
     assert.equal((await sa.put(`${api}/configmaps/skupper-router-bundle`, bundle)).status, 403, 'not its code');
@@ -371,13 +537,19 @@ describe('the router pod\'s rights', { timeout: 600_000 }, () => {
       assert.equal(result.ready, true);
       const k = kubeWithNsAdmin();
       const pod = await routerPod(k, 'team');
-      assert.deepEqual(pod.spec.containers.map((c: any) => c.name), ['router', 'controller']);
+      assert.deepEqual(
+        pod.spec.containers.map((c: any) => c.name),
+        ['router', 'controller'],
+      );
       assert.deepEqual((await k.get('/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/skupper-controller')).status, 200);
       const site = new KubeLinkSite(client);
       const created = await createToken(site, { type: 'claim', expiryMs: 10 * 60_000, uses: 1 });
       const token = tokenFromSecret(created.secret);
       assert.equal(token.type, 'claim');
-      const cert = await redeemClaimToken(token as Parameters<typeof redeemClaimToken>[0], { siteId: 'rights-test', siteName: 'rights-test' });
+      const cert = await redeemClaimToken(token as Parameters<typeof redeemClaimToken>[0], {
+        siteId: 'rights-test',
+        siteName: 'rights-test',
+      });
       assert.equal(cert.type, 'cert');
       const record = await eventually('the claim record counts the use', 10_000, async () => {
         const r = await site.claims().get(created.secret.metadata.name);

@@ -22,7 +22,12 @@ let kube: (ctx: string) => Kube;
 let kubeconfigPath = '';
 const namespaces: string[] = [];
 
-interface Run { status: number | null; stdout: string; stderr: string; ms: number }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 function van(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const started = Date.now();
@@ -40,9 +45,15 @@ function van(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 const KINDS: [string, string][] = [
-  ['/api/v1', 'configmaps'], ['/api/v1', 'secrets'], ['/api/v1', 'services'], ['/api/v1', 'serviceaccounts'],
-  ['/apis/rbac.authorization.k8s.io/v1', 'roles'], ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings'], ['/apis/apps/v1', 'deployments'],
-  ['/apis/apps/v1', 'replicasets'], ['/api/v1', 'pods'],
+  ['/api/v1', 'configmaps'],
+  ['/api/v1', 'secrets'],
+  ['/api/v1', 'services'],
+  ['/api/v1', 'serviceaccounts'],
+  ['/apis/rbac.authorization.k8s.io/v1', 'roles'],
+  ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings'],
+  ['/apis/apps/v1', 'deployments'],
+  ['/apis/apps/v1', 'replicasets'],
+  ['/api/v1', 'pods'],
 ];
 
 /** Every object of the site in the namespace: labelled part-of=skupper, owned by the site, or router pods/replicasets. */
@@ -53,7 +64,11 @@ async function siteObjects(k: Kube, ns: string): Promise<any[]> {
     assert.equal(r.status, 200, r.text);
     for (const item of r.body.items) {
       const labels = item.metadata.labels ?? {};
-      if (labels['app.kubernetes.io/part-of'] === 'skupper' || labels.application === 'skupper-router' || item.metadata.name === 'skupper-site') {
+      if (
+        labels['app.kubernetes.io/part-of'] === 'skupper' ||
+        labels.application === 'skupper-router' ||
+        item.metadata.name === 'skupper-site'
+      ) {
         found.push({ ...item, kind: resource });
       }
     }
@@ -79,10 +94,22 @@ function routerRssKb(podName: string): number | undefined {
   return undefined;
 }
 
-before(async () => {
-  await esbuild.build({ entryPoints: [join(root, 'src/core/agent/main.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, outfile: bundle, logLevel: 'warning' });
-  ({ kube, kubeconfigPath } = await clusterSetup());
-}, { timeout: 300_000 });
+before(
+  async () => {
+    await esbuild.build({
+      entryPoints: [join(root, 'src/core/agent/main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      outfile: bundle,
+      logLevel: 'warning',
+    });
+    ({ kube, kubeconfigPath } = await clusterSetup());
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (!kube) return;
@@ -146,8 +173,13 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
     const linkCert = issueCertificate(linkCa, { commonName: 'west-link', usage: 'client' });
     const b64 = (t: string) => Buffer.from(t).toString('base64');
     const created = await k.post(`/api/v1/namespaces/${ns}/secrets`, {
-      apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: 'link-to-nowhere', labels: { 'skupper.io/type': 'connection-token' }, annotations: { 'inter-router-host': '127.0.0.1', 'inter-router-port': '1', 'skupper.io/cost': '2' } },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'link-to-nowhere',
+        labels: { 'skupper.io/type': 'connection-token' },
+        annotations: { 'inter-router-host': '127.0.0.1', 'inter-router-port': '1', 'skupper.io/cost': '2' },
+      },
       data: { 'ca.crt': b64(linkCa.certPem), 'tls.crt': b64(linkCert.certPem), 'tls.key': b64(linkCert.keyPem) },
     });
     assert.equal(created.status, 201, created.text);
@@ -161,8 +193,15 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
 
     const again = await van(['init', '--context', cluster, '-n', ns]);
     assert.equal(again.status, 1);
-    assert.equal(again.stderr.trim(), `van init: site west already exists in namespace ${ns} (id ${cm.metadata.uid}); use \`van delete\` first or \`--update\``);
-    assert.equal((await k.get(`/api/v1/namespaces/${ns}/configmaps/skupper-site`)).body.metadata.resourceVersion, cm.metadata.resourceVersion, 'init twice changes nothing');
+    assert.equal(
+      again.stderr.trim(),
+      `van init: site west already exists in namespace ${ns} (id ${cm.metadata.uid}); use \`van delete\` first or \`--update\``,
+    );
+    assert.equal(
+      (await k.get(`/api/v1/namespaces/${ns}/configmaps/skupper-site`)).body.metadata.resourceVersion,
+      cm.metadata.resourceVersion,
+      'init twice changes nothing',
+    );
 
     const del = await van(['delete', '--context', cluster, '-n', ns]);
     assert.equal(del.status, 0, del.stderr);
@@ -190,27 +229,44 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
     assert.equal(s.site.name, 'team');
     const svc = (await kube(nsAdminCluster).get('/api/v1/namespaces/team/services/skupper-router')).body;
     assert.equal(svc.spec.type, 'ClusterIP');
-    assert.deepEqual(svc.spec.ports.map((p: any) => p.name), ['claims'], 'ingress none: no inter-router or edge port');
+    assert.deepEqual(
+      svc.spec.ports.map((p: any) => p.name),
+      ['claims'],
+      'ingress none: no inter-router or edge port',
+    );
     const yaml = await van(['status', '--context', ctx, '-o', 'yaml']);
     assert.match(yaml.stdout, /^enabled: true$/m);
     const del = await van(['delete', '--context', ctx]);
     assert.equal(del.status, 0, del.stderr);
-    await eventually('nothing of the site left in team', 60_000, async () => (await siteObjects(kube(nsAdminCluster), 'team')).length === 0);
+    await eventually(
+      'nothing of the site left in team',
+      60_000,
+      async () => (await siteObjects(kube(nsAdminCluster), 'team')).length === 0,
+    );
   });
 
   test('init killed part-way: status says broken, delete leaves nothing', async () => {
     const ns = await freshNamespace('site-kill');
     const k = kube(cluster);
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'init', '--context', cluster, '-n', ns], {
-      cwd: root, env: { ...process.env, KUBECONFIG: kubeconfigPath, VAN_ROUTER_BUNDLE: bundle }, stdio: 'ignore',
+      cwd: root,
+      env: { ...process.env, KUBECONFIG: kubeconfigPath, VAN_ROUTER_BUNDLE: bundle },
+      stdio: 'ignore',
     });
-    await eventually('init wrote the bundle ConfigMap', 60_000, async () => (await k.get(`/api/v1/namespaces/${ns}/configmaps/skupper-router-bundle`)).status === 200);
+    await eventually(
+      'init wrote the bundle ConfigMap',
+      60_000,
+      async () => (await k.get(`/api/v1/namespaces/${ns}/configmaps/skupper-router-bundle`)).status === 200,
+    );
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const s = JSON.parse((await van(['status', '--context', cluster, '-n', ns, '-o', 'json'])).stdout);
     assert.equal(s.enabled, true);
     assert.equal(s.ready, false);
-    assert.ok(s.problems.some((p: string) => /deployment skupper-router is missing/.test(p)), JSON.stringify(s.problems));
+    assert.ok(
+      s.problems.some((p: string) => /deployment skupper-router is missing/.test(p)),
+      JSON.stringify(s.problems),
+    );
     const again = await van(['init', '--context', cluster, '-n', ns]);
     assert.equal(again.status, 1);
     assert.match(again.stderr, /already exists/);
@@ -240,15 +296,21 @@ describe('site lifecycle', { timeout: 600_000 }, () => {
       return r.stderr.trim();
     };
     assert.match(oneLine(await van(['status', '--kubeconfig', bad])), new RegExp(`^van status: cannot read kubeconfig file ${bad}: `));
-    assert.match(oneLine(await van(['status', '--context', 'nowhere'])), /^van status: unknown context "nowhere"; known contexts: .*public-ns-admin/);
+    assert.match(
+      oneLine(await van(['status', '--context', 'nowhere'])),
+      /^van status: unknown context "nowhere"; known contexts: .*public-ns-admin/,
+    );
     const dead = join(work, 'dead-kubeconfig');
-    writeFileSync(dead, `apiVersion: v1
+    writeFileSync(
+      dead,
+      `apiVersion: v1
 kind: Config
 current-context: dead
 clusters: [{ name: dead, cluster: { server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true } }]
 users: [{ name: dead, user: { token: t } }]
 contexts: [{ name: dead, context: { cluster: dead, user: dead } }]
-`);
+`,
+    );
     const unreachable = await van(['init', '--kubeconfig', dead]);
     assert.equal(oneLine(unreachable), 'van init: cannot reach cluster dead at https://127.0.0.1:1: connection refused');
     assert.ok(unreachable.ms < 15_000);
@@ -259,4 +321,3 @@ contexts: [{ name: dead, context: { cluster: dead, user: dead } }]
     assert.equal(existsSync(bad), true);
   });
 });
-

@@ -3,7 +3,11 @@
 import { ensureControlPlane, restartApiServers, restartKubelets, stopControlPlane } from './controlplane';
 
 const t0 = Date.now();
-const restart = process.argv.includes('--restart-kubelets') ? restartKubelets : process.argv.includes('--restart-apiservers') ? restartApiServers : undefined;
+const restart = process.argv.includes('--restart-kubelets')
+  ? restartKubelets
+  : process.argv.includes('--restart-apiservers')
+    ? restartApiServers
+    : undefined;
 let done = false;
 let stopping = false;
 const onSignal = () => {
@@ -29,14 +33,14 @@ if (restart) {
     },
   );
 } else
-ensureControlPlane({ owner: 'none' })
-  .then((cp) => {
-    done = true;
-    process.stderr.write(`cluster:up: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; contexts: ${cp.contexts.join(', ')}\n`);
-    process.stdout.write(`${cp.kubeconfigPath}\n`);
-    process.exit(0);
-  })
-  .catch((e) => {
-    process.stderr.write(`cluster:up failed: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
+  ensureControlPlane({ owner: 'none' })
+    .then((cp) => {
+      done = true;
+      process.stderr.write(`cluster:up: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; contexts: ${cp.contexts.join(', ')}\n`);
+      process.stdout.write(`${cp.kubeconfigPath}\n`);
+      process.exit(0);
+    })
+    .catch((e) => {
+      process.stderr.write(`cluster:up failed: ${(e as Error).message}\n`);
+      process.exit(1);
+    });

@@ -25,7 +25,11 @@ describe('watchWithReconnect on a real API server', () => {
   });
 
   async function secret(name: string, type: string): Promise<void> {
-    const r = await kube.post(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name, labels: { 'skupper.io/type': type } } });
+    const r = await kube.post(`/api/v1/namespaces/${ns}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, labels: { 'skupper.io/type': type } },
+    });
     assert.equal(r.status, 201, r.text);
   }
 

@@ -10,11 +10,14 @@ let k: Kube;
 const ns = uniqueName('wl');
 const cluster = (process.env.VAN_TEST_CLUSTERS?.split(',')[0] || 'public').trim();
 
-before(async () => {
-  const s = await clusterSetup();
-  k = s.kube(cluster);
-  await createNamespace(k, ns);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const s = await clusterSetup();
+    k = s.kube(cluster);
+    await createNamespace(k, ns);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   if (k) await deleteNamespace(k, ns);
@@ -37,7 +40,9 @@ async function runningPods(app: string, n: number): Promise<any[]> {
   return eventually(`${n} running, ready pods of ${app}`, 60_000, async () => {
     const r = await k.get(`/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${app}`);
     const pods = (r.body.items as any[]).filter((p) => !p.metadata.deletionTimestamp);
-    const ok = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+    const ok = pods.filter(
+      (p) => p.status?.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    );
     return ok.length === n && pods.length === n ? ok : undefined;
   });
 }
@@ -57,7 +62,13 @@ function httpGet(host: string, port: number, path: string): Promise<{ status: nu
 }
 
 test("a Deployment's pods become Running with their own IPs, and the echo answers", async () => {
-  const r = await k.post(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('echo', 'quay.io/skupper/tcp-go-echo', 2, { ports: [{ containerPort: 9090 }], resources: { requests: { cpu: '10m', memory: '16Mi' } } }));
+  const r = await k.post(
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+    deployment('echo', 'quay.io/skupper/tcp-go-echo', 2, {
+      ports: [{ containerPort: 9090 }],
+      resources: { requests: { cpu: '10m', memory: '16Mi' } },
+    }),
+  );
   assert.equal(r.status, 201, r.text);
   const pods = await runningPods('echo', 2);
   const ips = pods.map((p) => p.status.podIP);
@@ -85,7 +96,11 @@ test('a LoadBalancer Service gets an ingress IP that reaches the pod', async () 
     spec: { type: 'LoadBalancer', selector: { app: 'echo' }, ports: [{ port: 19090, targetPort: 9090 }] },
   });
   assert.equal(r.status, 201, r.text);
-  const ip = await eventually('a load balancer ingress', 30_000, async () => (await k.get(`/api/v1/namespaces/${ns}/services/echo-lb`)).body.status?.loadBalancer?.ingress?.[0]?.ip as string);
+  const ip = await eventually(
+    'a load balancer ingress',
+    30_000,
+    async () => (await k.get(`/api/v1/namespaces/${ns}/services/echo-lb`)).body.status?.loadBalancer?.ingress?.[0]?.ip as string,
+  );
   assert.match(ip, /^127\.\d+\.200\.\d+$/);
   const answer = await eventually('an answer through the load balancer', 30_000, () => tcpExchange(ip, 19090, 'through the lb'));
   assert.match(answer, /^echo-[a-z0-9-]+ : THROUGH THE LB$/);
@@ -102,7 +117,11 @@ test('a pod with an unsupported image fails with a clear reason', async () => {
     spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
   });
   assert.equal(r.status, 201, r.text);
-  const st = await eventually('the image error', 30_000, async () => (await k.get(`/api/v1/namespaces/${ns}/pods/nginx`)).body.status?.containerStatuses?.[0]?.state?.waiting);
+  const st = await eventually(
+    'the image error',
+    30_000,
+    async () => (await k.get(`/api/v1/namespaces/${ns}/pods/nginx`)).body.status?.containerStatuses?.[0]?.state?.waiting,
+  );
   assert.equal(st.reason, 'ErrImagePull');
   assert.match(st.message, /not supported by the test kubelet/);
 });
@@ -115,7 +134,12 @@ test('a node:* pod sees its ConfigMap and Secret volumes at their mountPath, its
     data: { 'greeting.txt': 'hello from a configmap', key: 'env-value' },
     binaryData: { 'blob.bin': Buffer.from([0, 1, 2, 255]).toString('base64') },
   });
-  await k.post(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-secret' }, stringData: { password: 's3cret' } });
+  await k.post(`/api/v1/namespaces/${ns}/secrets`, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'app-secret' },
+    stringData: { password: 's3cret' },
+  });
   const script = `
     const fs = require('fs');
     const out = {
@@ -179,7 +203,7 @@ test('a node:* pod sees its ConfigMap and Secret volumes at their mountPath, its
   assert.match(out.env.K8S, /^10\.\d+\.240\.1:443$/);
 });
 
-test("a pod reaches the API server with its service-account token, and listens on its own IP only", async () => {
+test('a pod reaches the API server with its service-account token, and listens on its own IP only', async () => {
   const script = `
     const fs = require('fs'), https = require('https'), net = require('net');
     const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
@@ -202,7 +226,16 @@ test("a pod reaches the API server with its service-account token, and listens o
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'api-client', labels: { app: 'api-client' } },
-    spec: { containers: [{ name: 'main', image: 'node:20', command: ['node', '-e', script], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] },
+    spec: {
+      containers: [
+        {
+          name: 'main',
+          image: 'node:20',
+          command: ['node', '-e', script],
+          readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+        },
+      ],
+    },
   });
   assert.equal(r.status, 201, r.text);
   const [pod] = await runningPods('api-client', 1);
@@ -215,8 +248,16 @@ test("a pod reaches the API server with its service-account token, and listens o
 });
 
 test('the frontend reaches the backend by its service name', async () => {
-  await k.post(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('backend', 'quay.io/skupper/hello-world-backend', 1, { readinessProbe: { httpGet: { path: '/api/health', port: 8080 } } }));
-  await k.post(`/api/v1/namespaces/${ns}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'backend' }, spec: { selector: { app: 'backend' }, ports: [{ port: 8080 }] } });
+  await k.post(
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+    deployment('backend', 'quay.io/skupper/hello-world-backend', 1, { readinessProbe: { httpGet: { path: '/api/health', port: 8080 } } }),
+  );
+  await k.post(`/api/v1/namespaces/${ns}/services`, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'backend' },
+    spec: { selector: { app: 'backend' }, ports: [{ port: 8080 }] },
+  });
   await k.post(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('frontend', 'quay.io/skupper/hello-world-frontend', 1));
   const [backend] = await runningPods('backend', 1);
   const [frontend] = await runningPods('frontend', 1);
@@ -242,7 +283,11 @@ test('deleting a pod stops its process; a crashed container is restarted', async
   assert.equal(st.lastState.terminated.exitCode, 3);
   const [echo] = await runningPods('echo', 2);
   assert.equal((await k.del(`/api/v1/namespaces/${ns}/pods/${echo.metadata.name}`)).status, 200);
-  await eventually('the pod object to be gone', 30_000, async () => (await k.get(`/api/v1/namespaces/${ns}/pods/${echo.metadata.name}`)).status === 404);
+  await eventually(
+    'the pod object to be gone',
+    30_000,
+    async () => (await k.get(`/api/v1/namespaces/${ns}/pods/${echo.metadata.name}`)).status === 404,
+  );
   await assert.rejects(tcpExchange(echo.status.podIP, 9090, 'anyone?', 1000));
   await runningPods('echo', 2); // the ReplicaSet replaces it
 });

@@ -13,7 +13,10 @@ test('ha: two router replicas serve; a killed one loses only its own flows', { t
   try {
     await cast.pub.deploy('tcp-go-echo', 'quay.io/skupper/tcp-go-echo', { port: 9090, replicas: 2 });
     let t0 = Date.now();
-    await Promise.all([cast.pub.must('init', '--site-name', 'public'), cast.priv.must('init', '--site-name', 'private', '--ingress', 'none', '--routers', '2')]);
+    await Promise.all([
+      cast.pub.must('init', '--site-name', 'public'),
+      cast.priv.must('init', '--site-name', 'private', '--ingress', 'none', '--routers', '2'),
+    ]);
     await Promise.all([cast.pub.waitReady(), cast.priv.waitReady()]);
     timings.mark('init to ready (private with 2 routers)', t0);
     await cast.pub.must('expose', 'deployment/tcp-go-echo', '--port', '9090');
@@ -42,9 +45,9 @@ test('ha: two router replicas serve; a killed one loses only its own flows', { t
     const uid = (await cast.priv.service('tcp-go-echo')).metadata.uid;
     t0 = Date.now();
     await cast.priv.kube.del(`${cast.priv.ns}/pods/${victim.name}?gracePeriodSeconds=0`);
-    await eventually('the killed replica\'s flow is closed', 30_000, async () => byIp.get(victim.ip)!.closed());
+    await eventually("the killed replica's flow is closed", 30_000, async () => byIp.get(victim.ip)!.closed());
     timings.mark('replica killed to its flow closed', t0);
-    assert.match(await byIp.get(survivor.ip)!.ask('still here'), / : STILL HERE$/, 'the other replica\'s flow carries on');
+    assert.match(await byIp.get(survivor.ip)!.ask('still here'), / : STILL HERE$/, "the other replica's flow carries on");
     const port = eps[0].port;
     for (let i = 0; i < 3; i++) assert.match(await tcpExchange(survivor.ip, port, `new ${i}`), new RegExp(` : NEW ${i}$`));
     byIp.get(survivor.ip)!.close();
@@ -58,7 +61,11 @@ test('ha: two router replicas serve; a killed one loses only its own flows', { t
     // Ready means ready: the replacement said so only once it had heard the other sites' services, so
     // the first connection to it works at once (no retry here on purpose)
     assert.match(await tcpExchange(fresh.ip, fresh.port, 'first'), / : FIRST$/);
-    assert.equal((await cast.priv.service('tcp-go-echo')).metadata.uid, uid, 'the Service stayed in place (no churn) while a replica was replaced');
+    assert.equal(
+      (await cast.priv.service('tcp-go-echo')).metadata.uid,
+      uid,
+      'the Service stayed in place (no churn) while a replica was replaced',
+    );
   } catch (error) {
     t.diagnostic(await cast.pub.routerLogs().catch(() => ''));
     t.diagnostic(await cast.priv.routerLogs().catch(() => ''));

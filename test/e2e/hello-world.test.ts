@@ -9,13 +9,16 @@ let east: SiteUnderTest;
 let west: SiteUnderTest;
 const timings = new Timings('hello-world');
 
-before(async () => {
-  const { kubeconfigPath } = await controlPlane();
-  const ns = uniqueName('hello');
-  east = new SiteUnderTest(kubeconfigPath, 'public', ns); // backend
-  west = new SiteUnderTest(kubeconfigPath, 'private', ns); // frontend
-  await Promise.all([east.createNamespace(), west.createNamespace()]);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const { kubeconfigPath } = await controlPlane();
+    const ns = uniqueName('hello');
+    east = new SiteUnderTest(kubeconfigPath, 'public', ns); // backend
+    west = new SiteUnderTest(kubeconfigPath, 'private', ns); // frontend
+    await Promise.all([east.createNamespace(), west.createNamespace()]);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   timings.print();
@@ -41,7 +44,11 @@ test('hello-world: a frontend in one cluster calls a 3-replica backend in anothe
 
     assert.equal(await east.must('expose', 'deployment/backend', '--port', '8080'), 'deployment backend exposed as backend');
     t0 = Date.now();
-    await eventually('backend Service with an endpoint in west', 60_000, async () => (await west.service('backend')) && (await west.endpoints('backend')).length > 0);
+    await eventually(
+      'backend Service with an endpoint in west',
+      60_000,
+      async () => (await west.service('backend')) && (await west.endpoints('backend')).length > 0,
+    );
     timings.mark('expose to service visible in west', t0);
 
     const backends = await eventually('3 ready backend pods', 60_000, async () => {
@@ -68,7 +75,9 @@ test('hello-world: a frontend in one cluster calls a 3-replica backend in anothe
     t0 = Date.now();
     let round = 0;
     await eventually(`answers from all three backend pods (seen so far: ${[...seen].join(', ')})`, 60_000, async () => {
-      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => httpGet(frontend.ip, 8080, `/api/hello?name=r${round}c${i}`).catch(() => undefined)));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => httpGet(frontend.ip, 8080, `/api/hello?name=r${round}c${i}`).catch(() => undefined)),
+      );
       round++;
       for (const r of answers) {
         const m = /I am (\S+?)\.?$/.exec(r?.body ?? '');

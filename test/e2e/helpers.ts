@@ -34,7 +34,8 @@ function newestMtime(dir: string): number {
 export function buildOnce(): void {
   if (built) return;
   const outputs = ['dist/cli.js', 'dist/router.js'].map((f) => join(projectRoot, f));
-  const fresh = outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs)) > newestMtime(join(projectRoot, 'src'));
+  const fresh =
+    outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs)) > newestMtime(join(projectRoot, 'src'));
   if (!fresh) {
     const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: projectRoot, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr || r.stdout}`);
@@ -52,14 +53,22 @@ export interface VanResult {
 export class SiteUnderTest {
   readonly kube: Kube;
 
-  constructor(readonly kubeconfig: string, readonly context: string, readonly namespace: string) {
+  constructor(
+    readonly kubeconfig: string,
+    readonly context: string,
+    readonly namespace: string,
+  ) {
     this.kube = new Kube(kubeconfig, context);
   }
 
   /** Runs `node dist/cli.js ARGS --kubeconfig K --context C -n NS`. */
   van(...args: string[]): Promise<VanResult> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(projectRoot, 'dist/cli.js'), ...args, '--kubeconfig', this.kubeconfig, '--context', this.context, '-n', this.namespace], { cwd: projectRoot });
+      const child = spawn(
+        process.execPath,
+        [join(projectRoot, 'dist/cli.js'), ...args, '--kubeconfig', this.kubeconfig, '--context', this.context, '-n', this.namespace],
+        { cwd: projectRoot },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));
@@ -87,7 +96,11 @@ export class SiteUnderTest {
     return `/api/v1/namespaces/${this.namespace}`;
   }
 
-  async deploy(name: string, image: string, options: { replicas?: number; port: number; labels?: Record<string, string>; env?: Record<string, string> }): Promise<void> {
+  async deploy(
+    name: string,
+    image: string,
+    options: { replicas?: number; port: number; labels?: Record<string, string>; env?: Record<string, string> },
+  ): Promise<void> {
     const labels = options.labels ?? { application: name };
     const body = {
       apiVersion: 'apps/v1',
@@ -120,13 +133,20 @@ export class SiteUnderTest {
   async readyPods(selector: string): Promise<{ name: string; ip: string }[]> {
     const r = await this.kube.get(`${this.ns}/pods?labelSelector=${encodeURIComponent(selector)}`);
     return (r.body.items ?? [])
-      .filter((p: any) => !p.metadata.deletionTimestamp && p.status?.podIP && (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'))
+      .filter(
+        (p: any) =>
+          !p.metadata.deletionTimestamp &&
+          p.status?.podIP &&
+          (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+      )
       .map((p: any) => ({ name: p.metadata.name, ip: p.status.podIP }));
   }
 
   /** The ready endpoints (address:port) of a Service, from its EndpointSlices (no kube-proxy needed). */
   async endpoints(service: string): Promise<{ ip: string; port: number }[]> {
-    const r = await this.kube.get(`/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`);
+    const r = await this.kube.get(
+      `/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+    );
     const out: { ip: string; port: number }[] = [];
     for (const s of r.body.items ?? []) {
       const port = s.ports?.[0]?.port;
@@ -278,13 +298,16 @@ export function session(host: string, port: number): Promise<{ ask(line: string)
  */
 export function publicAndPrivate(prefix: string, timings: Timings): { pub: SiteUnderTest; priv: SiteUnderTest } {
   const cast = {} as { pub: SiteUnderTest; priv: SiteUnderTest };
-  before(async () => {
-    const { kubeconfigPath } = await controlPlane();
-    const ns = uniqueName(prefix);
-    cast.pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
-    cast.priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
-    await Promise.all([cast.pub.createNamespace(), cast.priv.createNamespace()]);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      const { kubeconfigPath } = await controlPlane();
+      const ns = uniqueName(prefix);
+      cast.pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
+      cast.priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
+      await Promise.all([cast.pub.createNamespace(), cast.priv.createNamespace()]);
+    },
+    { timeout: 300_000 },
+  );
   after(async () => {
     timings.print();
     await Promise.all([cast.pub?.deleteNamespace(), cast.priv?.deleteNamespace()]);

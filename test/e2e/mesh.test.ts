@@ -12,14 +12,17 @@ let priv: SiteUnderTest;
 let east: SiteUnderTest;
 const timings = new Timings('mesh');
 
-before(async () => {
-  const { kubeconfigPath } = await controlPlane();
-  const ns = uniqueName('mesh');
-  pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
-  priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
-  east = new SiteUnderTest(kubeconfigPath, 'east', ns);
-  await Promise.all([pub.createNamespace(), priv.createNamespace(), east.createNamespace()]);
-}, { timeout: 300_000 });
+before(
+  async () => {
+    const { kubeconfigPath } = await controlPlane();
+    const ns = uniqueName('mesh');
+    pub = new SiteUnderTest(kubeconfigPath, 'public', ns);
+    priv = new SiteUnderTest(kubeconfigPath, 'private', ns);
+    east = new SiteUnderTest(kubeconfigPath, 'east', ns);
+    await Promise.all([pub.createNamespace(), priv.createNamespace(), east.createNamespace()]);
+  },
+  { timeout: 300_000 },
+);
 
 after(async () => {
   timings.print();
@@ -30,7 +33,11 @@ test('mesh: the token-issuing site goes away, the others keep talking', { timeou
   try {
     await east.deploy('tcp-go-echo', 'quay.io/skupper/tcp-go-echo', { port: 9090 });
     let t0 = Date.now();
-    await Promise.all([pub.must('init', '--site-name', 'public'), priv.must('init', '--site-name', 'private'), east.must('init', '--site-name', 'east')]);
+    await Promise.all([
+      pub.must('init', '--site-name', 'public'),
+      priv.must('init', '--site-name', 'private'),
+      east.must('init', '--site-name', 'east'),
+    ]);
     await Promise.all([pub.waitReady(), priv.waitReady(), east.waitReady()]);
     timings.mark('init to ready (three sites, in parallel)', t0);
 
@@ -76,7 +83,10 @@ test('mesh: the token-issuing site goes away, the others keep talking', { timeou
     long.close();
     for (let i = 0; i < 5; i++) assert.match(await tcpExchange(ep.ip, ep.port, `after ${i}`), new RegExp(` : AFTER ${i}$`));
     const links = await east.json('link', 'status');
-    assert.ok(links.some((l: any) => l.name === 'to-private' && l.connected === true), 'east → private still up');
+    assert.ok(
+      links.some((l: any) => l.name === 'to-private' && l.connected === true),
+      'east → private still up',
+    );
 
     // Public is forgotten by the others (its announcements stopped; it said bye on its way out).
     t0 = Date.now();

@@ -12,7 +12,10 @@ test('revoke-access: links drop and the remote service disappears', { timeout: 2
   try {
     await cast.pub.deploy('tcp-go-echo', 'quay.io/skupper/tcp-go-echo', { port: 9090 });
     let t0 = Date.now();
-    await Promise.all([cast.pub.must('init', '--site-name', 'public'), cast.priv.must('init', '--site-name', 'private', '--ingress', 'none')]);
+    await Promise.all([
+      cast.pub.must('init', '--site-name', 'public'),
+      cast.priv.must('init', '--site-name', 'private', '--ingress', 'none'),
+    ]);
     await Promise.all([cast.pub.waitReady(), cast.priv.waitReady()]);
     timings.mark('init to ready (both sites, in parallel)', t0);
     await cast.pub.must('expose', 'deployment/tcp-go-echo', '--port', '9090');
@@ -36,10 +39,17 @@ test('revoke-access: links drop and the remote service disappears', { timeout: 2
     timings.mark('revoke-access to link down', t0);
     await eventually('tcp-go-echo Service gone from private', 60_000, async () => !(await cast.priv.service('tcp-go-echo')));
     timings.mark('revoke-access to service gone in private', t0);
-    await eventually('service status in private no longer lists tcp-go-echo', 15_000, async () => !(await cast.priv.json('service', 'status')).some((s: any) => s.address === 'tcp-go-echo'));
+    await eventually(
+      'service status in private no longer lists tcp-go-echo',
+      15_000,
+      async () => !(await cast.priv.json('service', 'status')).some((s: any) => s.address === 'tcp-go-echo'),
+    );
     await assert.rejects(tcpExchange(ep.ip, ep.port, 'after', 3000));
     const events = await cast.priv.json('debug', 'events');
-    assert.ok(events.some((e: any) => e.reason === 'ServiceRemoved' && /tcp-go-echo/.test(e.message)), 'a ServiceRemoved event');
+    assert.ok(
+      events.some((e: any) => e.reason === 'ServiceRemoved' && /tcp-go-echo/.test(e.message)),
+      'a ServiceRemoved event',
+    );
   } catch (error) {
     t.diagnostic(await cast.pub.routerLogs().catch(() => ''));
     t.diagnostic(await cast.priv.routerLogs().catch(() => ''));

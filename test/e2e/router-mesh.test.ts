@@ -77,7 +77,10 @@ describe('a ring of five routers', () => {
     }
     const r1: Router = rs[0].router;
     await waitFor('ring converged', () => r1.status().routers.length === 4);
-    assert.deepEqual(r1.status().routers.find((r) => r.id === 'R3'), { id: 'R3', siteId: 'site-R3', siteName: 'site-R3', nextHop: 'R2', cost: 2 });
+    assert.deepEqual(
+      r1.status().routers.find((r) => r.id === 'R3'),
+      { id: 'R3', siteId: 'site-R3', siteName: 'site-R3', nextHop: 'R2', cost: 2 },
+    );
     const port = r1.tcpListenerPort('echo')!;
     assert.equal((await echoOnce(port, 'short way')).toString(), 'short way');
     await rs[1].router.stop();
@@ -104,11 +107,20 @@ describe('router process', () => {
     try {
       const s = net.connect({ port: tcpPort, host: '127.0.0.1', noDelay: true });
       await new Promise<void>((r) => s.once('data', () => r()).write('1'));
-      writeFileSync(join(dir, 'router-P.json'), JSON.stringify({ ...config, tcpListeners: [...config.tcpListeners, { name: 'two', host: '127.0.0.1', port: newPort, address: 'echo' }] }));
+      writeFileSync(
+        join(dir, 'router-P.json'),
+        JSON.stringify({
+          ...config,
+          tcpListeners: [...config.tcpListeners, { name: 'two', host: '127.0.0.1', port: newPort, address: 'echo' }],
+        }),
+      );
       const until = Date.now() + 8000;
       let ok = false;
       while (!ok && Date.now() < until) {
-        ok = await echoOnce(newPort, 'two', 1000).then((b) => b.toString() === 'two', () => false);
+        ok = await echoOnce(newPort, 'two', 1000).then(
+          (b) => b.toString() === 'two',
+          () => false,
+        );
         if (!ok) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(ok, 'the new tcp listener answers');

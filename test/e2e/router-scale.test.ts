@@ -66,7 +66,9 @@ test(`${N} concurrent flows through one hop`, { timeout: 120_000 }, async () => 
     assert.equal(sa.flows.active, N);
     const rss1 = Number(/van_process_resident_memory_bytes\{[^}]*\} (\d+)/.exec(await getJson(bMgmt, '/metrics'))![1]);
     const perFlowKb = (rss1 - rss0) / N / 1024;
-    console.log(`# ${N} flows open and echoed in ${ms} ms; listener router RSS +${((rss1 - rss0) / 1e6).toFixed(1)} MB (${perFlowKb.toFixed(1)} KB per idle flow)`);
+    console.log(
+      `# ${N} flows open and echoed in ${ms} ms; listener router RSS +${((rss1 - rss0) / 1e6).toFixed(1)} MB (${perFlowKb.toFixed(1)} KB per idle flow)`,
+    );
     assert.ok(perFlowKb < 64, `${perFlowKb} KB per idle flow`);
     for (const s of sockets) s.destroy();
     for (let i = 0; i < 600; i++) {
@@ -100,7 +102,13 @@ test(`no leaks after ${SHORT} short flows (half closed cleanly, half reset)`, { 
     }),
   );
   const bMgmt = await freePort();
-  const B = await startRouterChild(baseConfig('LB', { connectors: [connectorTo('to-a', aPort)], tcpListeners: [{ name: 'echo', host: '127.0.0.1', port: tcpPort, address: 'echo' }], management: { host: '127.0.0.1', port: bMgmt } }));
+  const B = await startRouterChild(
+    baseConfig('LB', {
+      connectors: [connectorTo('to-a', aPort)],
+      tcpListeners: [{ name: 'echo', host: '127.0.0.1', port: tcpPort, address: 'echo' }],
+      management: { host: '127.0.0.1', port: bMgmt },
+    }),
+  );
   const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
   try {
     for (let i = 0; i < 100; i++) {
@@ -129,12 +137,15 @@ test(`no leaks after ${SHORT} short flows (half closed cleanly, half reset)`, { 
         });
         s.once('close', () => resolve());
       });
-    const run = (target: number) => Promise.all(Array.from({ length: 16 }, async () => {
-      while (done < target) {
-        done++;
-        await one();
-      }
-    }));
+    const run = (target: number) =>
+      Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (done < target) {
+            done++;
+            await one();
+          }
+        }),
+      );
     await run(2000);
     await new Promise((r) => setTimeout(r, 500));
     const before = [fds(A.proc.pid!), fds(B.proc.pid!)];
@@ -145,7 +156,9 @@ test(`no leaks after ${SHORT} short flows (half closed cleanly, half reset)`, { 
     const s = await getJson(aMgmt, '/status');
     const sb = await getJson(bMgmt, '/status');
     assert.equal(sb.tcpListeners[0].lastError, undefined);
-    console.log(`# ${SHORT - 2000} short flows in ${Date.now() - t0} ms; fds ${before} -> ${after}; echoed ${echoed}, errors ${errors} ${[...errorCodes]}, flows at the target router ${s.flows.total}`);
+    console.log(
+      `# ${SHORT - 2000} short flows in ${Date.now() - t0} ms; fds ${before} -> ${after}; echoed ${echoed}, errors ${errors} ${[...errorCodes]}, flows at the target router ${s.flows.total}`,
+    );
     assert.equal(s.flows.active, 0);
     assert.equal(errors, 0);
     assert.equal(echoed, SHORT);

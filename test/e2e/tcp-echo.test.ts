@@ -22,7 +22,10 @@ test('tcp-echo: a private site reaches a public echo server through the VAN', { 
     timings.mark('init to ready (both sites, in parallel)', t0);
 
     // The tutorial's words: `skupper expose --port 9090 deployment tcp-go-echo`.
-    assert.equal(await cast.pub.must('expose', '--port', '9090', 'deployment', 'tcp-go-echo'), 'deployment tcp-go-echo exposed as tcp-go-echo');
+    assert.equal(
+      await cast.pub.must('expose', '--port', '9090', 'deployment', 'tcp-go-echo'),
+      'deployment tcp-go-echo exposed as tcp-go-echo',
+    );
 
     const token = join(tokenDir(), 'public-token.yaml');
     await cast.pub.must('token', 'create', token);
@@ -44,10 +47,16 @@ test('tcp-echo: a private site reaches a public echo server through the VAN', { 
     timings.mark('link up to service visible in private', svcStart);
     assert.equal(eps.svc.metadata.annotations['internal.skupper.io/controlled'], 'true');
     assert.deepEqual(eps.svc.spec.selector, { application: 'skupper-router', 'skupper.io/component': 'router' });
-    assert.deepEqual(eps.svc.spec.ports.map((p: any) => p.port), [9090]);
+    assert.deepEqual(
+      eps.svc.spec.ports.map((p: any) => p.port),
+      [9090],
+    );
 
     const routerPods = await cast.priv.readyPods('application=skupper-router');
-    assert.ok(routerPods.some((p) => p.ip === eps.e[0].ip), 'the endpoint is the router pod');
+    assert.ok(
+      routerPods.some((p) => p.ip === eps.e[0].ip),
+      'the endpoint is the router pod',
+    );
 
     const firstStart = Date.now();
     const line = 'Do what thou wilt shall be the whole of the law.';
@@ -55,7 +64,10 @@ test('tcp-echo: a private site reaches a public echo server through the VAN', { 
     timings.mark('service visible to first answer', firstStart);
     const echoPods = await cast.pub.readyPods('application=tcp-go-echo');
     assert.match(answer, /^tcp-go-echo-\S+ : DO WHAT THOU WILT SHALL BE THE WHOLE OF THE LAW\.$/);
-    assert.ok(echoPods.some((p) => answer.startsWith(`${p.name} : `)), `answer names an echo pod: ${answer}`);
+    assert.ok(
+      echoPods.some((p) => answer.startsWith(`${p.name} : `)),
+      `answer names an echo pod: ${answer}`,
+    );
 
     // A second connection, at once.
     const t1 = Date.now();
@@ -70,18 +82,26 @@ test('tcp-echo: a private site reaches a public echo server through the VAN', { 
 
     // What the CLI reports in private.
     const services = await cast.priv.json('service', 'status');
-    assert.deepEqual(services.map((s: any) => [s.address, s.protocol, s.ports, s.local]), [['tcp-go-echo', 'tcp', [9090], false]]);
+    assert.deepEqual(
+      services.map((s: any) => [s.address, s.protocol, s.ports, s.local]),
+      [['tcp-go-echo', 'tcp', [9090], false]],
+    );
     const network = await eventually('network status with both sites, the link and the service', 30_000, async () => {
       const r = await cast.priv.van('network', 'status', '-o', 'json');
       if (r.code !== 0) return undefined;
       const n = JSON.parse(r.out);
-      return n.sites.length === 2 && n.links.some((l: any) => l.state === 'up') && n.services.some((s: any) => s.address === 'tcp-go-echo') ? n : undefined;
+      return n.sites.length === 2 && n.links.some((l: any) => l.state === 'up') && n.services.some((s: any) => s.address === 'tcp-go-echo')
+        ? n
+        : undefined;
     });
     assert.deepEqual(network.sites.map((s: any) => s.name).sort(), ['private', 'public']);
     const pubId = network.sites.find((s: any) => s.name === 'public').id;
     assert.deepEqual(network.services.find((s: any) => s.address === 'tcp-go-echo').exposedIn, [pubId]);
     const events = await cast.priv.json('debug', 'events');
-    assert.ok(events.some((e: any) => e.reason === 'ServiceAdded' && /tcp-go-echo/.test(e.message)), 'a ServiceAdded event in private');
+    assert.ok(
+      events.some((e: any) => e.reason === 'ServiceAdded' && /tcp-go-echo/.test(e.message)),
+      'a ServiceAdded event in private',
+    );
   } catch (error) {
     t.diagnostic(await cast.pub.routerLogs().catch(() => ''));
     t.diagnostic(await cast.priv.routerLogs().catch(() => ''));
@@ -94,7 +114,10 @@ test('tcp-echo: connectors follow scale-up, scale-down and a restarted pod', { t
   const connectors = async (): Promise<string[]> => {
     const r = await fetch(`http://${router.ip}:9192/status`);
     const st: any = await r.json();
-    return st.router.tcpConnectors.filter((c: any) => c.address === 'tcp-go-echo').map((c: any) => c.host).sort();
+    return st.router.tcpConnectors
+      .filter((c: any) => c.address === 'tcp-go-echo')
+      .map((c: any) => c.host)
+      .sort();
   };
   const [ep] = await cast.priv.endpoints('tcp-go-echo');
   const follow = async (what: string, n: number, since: number, exclude?: string) => {
@@ -130,6 +153,9 @@ test('tcp-echo: unexpose in public removes the service from private', { timeout:
   await eventually('tcp-go-echo Service gone from private', 30_000, async () => !(await cast.priv.service('tcp-go-echo')));
   timings.mark('unexpose to service gone in private', t0);
   const events = await cast.priv.json('debug', 'events');
-  assert.ok(events.some((e: any) => e.reason === 'ServiceRemoved' && /tcp-go-echo/.test(e.message)), 'a ServiceRemoved event in private');
+  assert.ok(
+    events.some((e: any) => e.reason === 'ServiceRemoved' && /tcp-go-echo/.test(e.message)),
+    'a ServiceRemoved event in private',
+  );
   await eventually('service status in private is empty', 15_000, async () => (await cast.priv.json('service', 'status')).length === 0);
 });

@@ -42,7 +42,8 @@ export const v = {
   ushort: (n: number) => u8(0x60, (n >> 8) & 0xff, n & 0xff),
   uint: (n: number) => (n === 0 ? u8(0x43) : n < 256 ? u8(0x52, n) : Buffer.concat([u8(0x70), u32(n)])),
   uint32: (n: number) => Buffer.concat([u8(0x70), u32(n)]),
-  ulong: (n: number) => (n === 0 ? u8(0x44) : n < 256 ? u8(0x53, n) : Buffer.concat([u8(0x80), u32(Math.floor(n / 2 ** 32)), u32(n % 2 ** 32)])),
+  ulong: (n: number) =>
+    n === 0 ? u8(0x44) : n < 256 ? u8(0x53, n) : Buffer.concat([u8(0x80), u32(Math.floor(n / 2 ** 32)), u32(n % 2 ** 32)]),
   int: (n: number) => Buffer.concat([u8(0x71), u32(n | 0)]),
   str: (s: string) => sized(0xa1, 0xb1, Buffer.from(s, 'utf8')),
   sym: (s: string) => sized(0xa3, 0xb3, Buffer.from(s, 'latin1')),
@@ -56,7 +57,11 @@ export const v = {
     if (data.length + 1 < 256 && bodies.length < 256) return Buffer.concat([u8(0xe0, data.length + 1, bodies.length), data]);
     return Buffer.concat([u8(0xf0), u32(data.length + 4), u32(bodies.length), data]);
   },
-  symArray: (syms: string[]) => v.array(0xa3, syms.map((s) => Buffer.concat([u8(s.length), Buffer.from(s, 'latin1')]))),
+  symArray: (syms: string[]) =>
+    v.array(
+      0xa3,
+      syms.map((s) => Buffer.concat([u8(s.length), Buffer.from(s, 'latin1')])),
+    ),
   described: (descriptor: number, value: Buffer) => Buffer.concat([u8(0x00), v.ulong(descriptor), value]),
 };
 
@@ -93,17 +98,64 @@ export const HEARTBEAT = frame(Buffer.alloc(0));
 // Performatives with their fields in order (AMQP 1.0 part 2, 2.7).
 export const p = {
   open: (o: { container?: string; maxFrameSize?: number; idleTimeOut?: number; properties?: Buffer } = {}) =>
-    performative(0x10, [v.str(o.container ?? 'fuzz-client'), undefined, o.maxFrameSize !== undefined ? v.uint32(o.maxFrameSize) : undefined, undefined, o.idleTimeOut !== undefined ? v.uint32(o.idleTimeOut) : undefined, undefined, undefined, undefined, undefined, o.properties]),
+    performative(0x10, [
+      v.str(o.container ?? 'fuzz-client'),
+      undefined,
+      o.maxFrameSize !== undefined ? v.uint32(o.maxFrameSize) : undefined,
+      undefined,
+      o.idleTimeOut !== undefined ? v.uint32(o.idleTimeOut) : undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      o.properties,
+    ]),
   begin: (o: { remoteChannel?: number; nextOutgoingId?: number; incomingWindow?: number; outgoingWindow?: number } = {}) =>
-    performative(0x11, [o.remoteChannel !== undefined ? v.ushort(o.remoteChannel) : undefined, v.uint(o.nextOutgoingId ?? 0), v.uint(o.incomingWindow ?? 2048), v.uint(o.outgoingWindow ?? 2048)]),
+    performative(0x11, [
+      o.remoteChannel !== undefined ? v.ushort(o.remoteChannel) : undefined,
+      v.uint(o.nextOutgoingId ?? 0),
+      v.uint(o.incomingWindow ?? 2048),
+      v.uint(o.outgoingWindow ?? 2048),
+    ]),
   /** role false: we send (the router receives), true: we receive. */
   attach: (o: { name: string; handle: number; role: boolean; address?: string; dynamic?: boolean; sndSettleMode?: number }) => {
-    const terminus = v.described(0x28, v.list([o.address !== undefined ? v.str(o.address) : v.null(), undefined, undefined, undefined, o.dynamic ? v.bool(true) : undefined].map((f) => f ?? v.null())));
+    const terminus = v.described(
+      0x28,
+      v.list(
+        [o.address !== undefined ? v.str(o.address) : v.null(), undefined, undefined, undefined, o.dynamic ? v.bool(true) : undefined].map(
+          (f) => f ?? v.null(),
+        ),
+      ),
+    );
     const source = o.role ? terminus : v.described(0x28, v.list([]));
-    const target = o.role ? v.described(0x29, v.list([])) : v.described(0x29, v.list([o.address !== undefined ? v.str(o.address) : v.null()]));
-    return performative(0x12, [v.str(o.name), v.uint(o.handle), v.bool(o.role), o.sndSettleMode !== undefined ? v.ubyte(o.sndSettleMode) : undefined, undefined, source, target, undefined, undefined, o.role ? undefined : v.uint(0)]);
+    const target = o.role
+      ? v.described(0x29, v.list([]))
+      : v.described(0x29, v.list([o.address !== undefined ? v.str(o.address) : v.null()]));
+    return performative(0x12, [
+      v.str(o.name),
+      v.uint(o.handle),
+      v.bool(o.role),
+      o.sndSettleMode !== undefined ? v.ubyte(o.sndSettleMode) : undefined,
+      undefined,
+      source,
+      target,
+      undefined,
+      undefined,
+      o.role ? undefined : v.uint(0),
+    ]);
   },
-  flow: (o: { nextIncomingId?: number; incomingWindow?: number; nextOutgoingId?: number; outgoingWindow?: number; handle?: number; deliveryCount?: number; linkCredit?: number; drain?: boolean } = {}) =>
+  flow: (
+    o: {
+      nextIncomingId?: number;
+      incomingWindow?: number;
+      nextOutgoingId?: number;
+      outgoingWindow?: number;
+      handle?: number;
+      deliveryCount?: number;
+      linkCredit?: number;
+      drain?: boolean;
+    } = {},
+  ) =>
     performative(0x13, [
       v.uint(o.nextIncomingId ?? 0),
       v.uint(o.incomingWindow ?? 2048),
@@ -116,13 +168,30 @@ export const p = {
       o.drain ? v.bool(true) : undefined,
     ]),
   transfer: (o: { handle: number; deliveryId?: number; tag?: Buffer; format?: number; settled?: boolean; more?: boolean }) =>
-    performative(0x14, [v.uint(o.handle), o.deliveryId !== undefined ? v.uint(o.deliveryId) : undefined, o.tag ? v.bin(o.tag) : undefined, o.format !== undefined ? v.uint32(o.format) : undefined, o.settled !== undefined ? v.bool(o.settled) : undefined, o.more ? v.bool(true) : undefined]),
+    performative(0x14, [
+      v.uint(o.handle),
+      o.deliveryId !== undefined ? v.uint(o.deliveryId) : undefined,
+      o.tag ? v.bin(o.tag) : undefined,
+      o.format !== undefined ? v.uint32(o.format) : undefined,
+      o.settled !== undefined ? v.bool(o.settled) : undefined,
+      o.more ? v.bool(true) : undefined,
+    ]),
   disposition: (o: { role: boolean; first: number; last?: number; settled?: boolean; state?: Buffer }) =>
-    performative(0x15, [v.bool(o.role), v.uint32(o.first), o.last !== undefined ? v.uint32(o.last) : undefined, o.settled !== undefined ? v.bool(o.settled) : undefined, o.state]),
+    performative(0x15, [
+      v.bool(o.role),
+      v.uint32(o.first),
+      o.last !== undefined ? v.uint32(o.last) : undefined,
+      o.settled !== undefined ? v.bool(o.settled) : undefined,
+      o.state,
+    ]),
   detach: (o: { handle: number; closed?: boolean }) => performative(0x16, [v.uint(o.handle), o.closed ? v.bool(true) : undefined]),
   end: () => performative(0x17, []),
   close: (error?: { condition: string; description?: string }) =>
-    performative(0x18, [error ? v.described(0x1d, v.list([v.sym(error.condition), error.description !== undefined ? v.str(error.description) : v.null()])) : undefined]),
+    performative(0x18, [
+      error
+        ? v.described(0x1d, v.list([v.sym(error.condition), error.description !== undefined ? v.str(error.description) : v.null()]))
+        : undefined,
+    ]),
   saslMechanisms: (mechs: string[]) => performative(0x40, [v.symArray(mechs)]),
   saslInit: (mechanism: string, response?: Buffer) => performative(0x41, [v.sym(mechanism), response ? v.bin(response) : undefined]),
   saslChallenge: (b: Buffer) => performative(0x42, [v.bin(b)]),

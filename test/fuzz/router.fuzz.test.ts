@@ -58,11 +58,16 @@ function rngFor(seed: number, i: number): Rng {
 }
 
 const INTERESTING_U8 = [0x00, 0x01, 0x02, 0x40, 0x45, 0x53, 0x7f, 0x80, 0xa0, 0xa1, 0xb0, 0xc0, 0xc1, 0xd0, 0xe0, 0xf0, 0xfe, 0xff];
-const INTERESTING_U32 = [0, 1, 2, 7, 8, 255, 256, 0x7fff, 0xffff, 0x10000, 0x100000, 0x100001, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+const INTERESTING_U32 = [
+  0, 1, 2, 7, 8, 255, 256, 0x7fff, 0xffff, 0x10000, 0x100000, 0x100001, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff,
+];
 
 // ---- values ----------------------------------------------------------------------------------------
 
-const ELEMENT_CODES = [0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x50, 0x52, 0x53, 0x56, 0x60, 0x70, 0x71, 0x80, 0x81, 0x83, 0x98, 0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xd0, 0xc1, 0xe0];
+const ELEMENT_CODES = [
+  0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x50, 0x52, 0x53, 0x56, 0x60, 0x70, 0x71, 0x80, 0x81, 0x83, 0x98, 0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3,
+  0xc0, 0xd0, 0xc1, 0xe0,
+];
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -77,9 +82,42 @@ function elementBody(r: Rng, code: number): Buffer {
 }
 
 function randomOfCode(r: Rng, code: number, depth: number): Buffer {
-  const fixed: Record<number, number> = { 0x40: 0, 0x41: 0, 0x42: 0, 0x43: 0, 0x44: 0, 0x45: 0, 0x50: 1, 0x51: 1, 0x52: 1, 0x53: 1, 0x54: 1, 0x55: 1, 0x56: 1, 0x60: 2, 0x61: 2, 0x70: 4, 0x71: 4, 0x72: 4, 0x73: 4, 0x74: 4, 0x80: 8, 0x81: 8, 0x82: 8, 0x83: 8, 0x84: 8, 0x94: 16, 0x98: 16 };
+  const fixed: Record<number, number> = {
+    0x40: 0,
+    0x41: 0,
+    0x42: 0,
+    0x43: 0,
+    0x44: 0,
+    0x45: 0,
+    0x50: 1,
+    0x51: 1,
+    0x52: 1,
+    0x53: 1,
+    0x54: 1,
+    0x55: 1,
+    0x56: 1,
+    0x60: 2,
+    0x61: 2,
+    0x70: 4,
+    0x71: 4,
+    0x72: 4,
+    0x73: 4,
+    0x74: 4,
+    0x80: 8,
+    0x81: 8,
+    0x82: 8,
+    0x83: 8,
+    0x84: 8,
+    0x94: 16,
+    0x98: 16,
+  };
   if (code in fixed) return Buffer.concat([Buffer.from([code]), r.bytes(fixed[code])]);
-  const text = () => (r.chance(0.5) ? Buffer.from(r.pick(['', 'a', 'amqp:accepted:list', 'x-opt', '$management', 'van/data', 'mc/x', 'ANONYMOUS', '__proto__', 'constructor'])) : r.bytes(r.int(40)));
+  const text = () =>
+    r.chance(0.5)
+      ? Buffer.from(
+          r.pick(['', 'a', 'amqp:accepted:list', 'x-opt', '$management', 'van/data', 'mc/x', 'ANONYMOUS', '__proto__', 'constructor']),
+        )
+      : r.bytes(r.int(40));
   switch (code) {
     case 0xa0:
     case 0xa1:
@@ -122,16 +160,26 @@ function randomOfCode(r: Rng, code: number, depth: number): Buffer {
 /** A random value: mostly well-formed, some with sizes and counts that lie. */
 function randomValue(r: Rng, depth = 3): Buffer {
   const k = depth > 0 ? r.int(20) : r.int(12);
-  if (k < 12) return randomOfCode(r, r.pick([0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x50, 0x52, 0x53, 0x56, 0x60, 0x70, 0x71, 0x80, 0x81, 0x83, 0x98, 0xa0, 0xa1, 0xa3, 0xb1]), depth);
+  if (k < 12)
+    return randomOfCode(
+      r,
+      r.pick([
+        0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x50, 0x52, 0x53, 0x56, 0x60, 0x70, 0x71, 0x80, 0x81, 0x83, 0x98, 0xa0, 0xa1, 0xa3, 0xb1,
+      ]),
+      depth,
+    );
   if (k < 16) return randomOfCode(r, r.pick([0xc0, 0xd0, 0xc1, 0xd1, 0xe0, 0xf0]), depth);
   if (k < 18 && depth > 0) {
-    const descriptor = r.chance(0.8) ? v.ulong(r.pick([0x1d, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x70, 0x77, r.int(256)])) : v.sym(r.pick(['amqp:accepted:list', 'apache.org:selector-filter:string', 'x']));
+    const descriptor = r.chance(0.8)
+      ? v.ulong(r.pick([0x1d, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x70, 0x77, r.int(256)]))
+      : v.sym(r.pick(['amqp:accepted:list', 'apache.org:selector-filter:string', 'x']));
     return Buffer.concat([Buffer.from([0x00]), descriptor, randomValue(r, depth - 1)]);
   }
   // Liars: zero-width arrays with large counts, lists whose count exceeds their bytes, huge sizes.
   const lie = r.int(4);
   const count = r.pick(INTERESTING_U32);
-  if (lie === 0) return Buffer.concat([Buffer.from([0xf0]), u32(5), u32(count), Buffer.from([r.pick([0x40, 0x41, 0x42, 0x43, 0x44, 0x45])])]);
+  if (lie === 0)
+    return Buffer.concat([Buffer.from([0xf0]), u32(5), u32(count), Buffer.from([r.pick([0x40, 0x41, 0x42, 0x43, 0x44, 0x45])])]);
   if (lie === 1) return Buffer.concat([Buffer.from([0xd0]), u32(r.pick([4, 5, 8])), u32(count), Buffer.from([0x40])]);
   if (lie === 2) return Buffer.concat([Buffer.from([r.pick([0xb0, 0xb1, 0xb3])]), u32(count), r.bytes(r.int(8))]);
   return Buffer.from([0xe0, r.int(256), r.int(256), r.pick([0x40, 0x45, 0xe0, 0xc0])]);
@@ -152,26 +200,69 @@ function clientConversation(r: Rng): Unit[] {
   const to = r.pick(ADDRESSES);
   const units: Unit[] = [
     u('header', AMQP_HEADER),
-    u('open', frame(p.open({ container: `fuzz-${r.int(1000)}`, maxFrameSize: r.chance(0.2) ? r.pick(INTERESTING_U32) : undefined, idleTimeOut: r.chance(0.2) ? r.pick([1, 2, 100, 1000, 60000]) : undefined }))),
+    u(
+      'open',
+      frame(
+        p.open({
+          container: `fuzz-${r.int(1000)}`,
+          maxFrameSize: r.chance(0.2) ? r.pick(INTERESTING_U32) : undefined,
+          idleTimeOut: r.chance(0.2) ? r.pick([1, 2, 100, 1000, 60000]) : undefined,
+        }),
+      ),
+    ),
     u('begin', frame(p.begin({ nextOutgoingId: r.chance(0.8) ? 0 : r.pick(INTERESTING_U32) }))),
-    u('attach', frame(p.attach({ name: `recv-${r.int(4)}`, handle: 0, role: true, address: r.chance(0.2) ? undefined : to, dynamic: r.chance(0.2) }))),
+    u(
+      'attach',
+      frame(p.attach({ name: `recv-${r.int(4)}`, handle: 0, role: true, address: r.chance(0.2) ? undefined : to, dynamic: r.chance(0.2) })),
+    ),
     u('flow', frame(p.flow({ handle: 0, linkCredit: r.pick([0, 1, 10, 0xffffffff]), drain: r.chance(0.2) }))),
-    u('attach', frame(p.attach({ name: `send-${r.int(4)}`, handle: 1, role: false, address: to, sndSettleMode: r.chance(0.3) ? r.int(3) : undefined }))),
+    u(
+      'attach',
+      frame(
+        p.attach({ name: `send-${r.int(4)}`, handle: 1, role: false, address: to, sndSettleMode: r.chance(0.3) ? r.int(3) : undefined }),
+      ),
+    ),
   ];
   const n = 1 + r.int(3);
   for (let i = 0; i < n; i++) {
-    const msg = message({ to: r.chance(0.5) ? to : undefined, body: r.chance(0.7) ? v.str(`m${i}`) : randomValue(r, 2), appProps: r.chance(0.3) ? [v.str('operation'), v.str('QUERY'), v.str('type'), v.str(r.pick(['connection', 'link', 'router', 'status', 'x']))] : undefined });
+    const msg = message({
+      to: r.chance(0.5) ? to : undefined,
+      body: r.chance(0.7) ? v.str(`m${i}`) : randomValue(r, 2),
+      appProps: r.chance(0.3)
+        ? [v.str('operation'), v.str('QUERY'), v.str('type'), v.str(r.pick(['connection', 'link', 'router', 'status', 'x']))]
+        : undefined,
+    });
     const settled = r.chance(0.5);
     if (r.chance(0.25)) {
       const cut = r.int(msg.length);
-      units.push(u('transfer', frame(p.transfer({ handle: 1, deliveryId: i, tag: Buffer.from([i]), format: 0, settled, more: true }), { payload: msg.subarray(0, cut) })));
+      units.push(
+        u(
+          'transfer',
+          frame(p.transfer({ handle: 1, deliveryId: i, tag: Buffer.from([i]), format: 0, settled, more: true }), {
+            payload: msg.subarray(0, cut),
+          }),
+        ),
+      );
       units.push(u('transfer', frame(p.transfer({ handle: 1 }), { payload: msg.subarray(cut) })));
     } else {
-      units.push(u('transfer', frame(p.transfer({ handle: 1, deliveryId: i, tag: Buffer.from([i]), format: 0, settled }), { payload: msg })));
+      units.push(
+        u('transfer', frame(p.transfer({ handle: 1, deliveryId: i, tag: Buffer.from([i]), format: 0, settled }), { payload: msg })),
+      );
     }
   }
   units.push(
-    u('disposition', frame(p.disposition({ role: r.chance(0.5), first: 0, last: r.chance(0.5) ? n : undefined, settled: true, state: v.described(r.pick([0x24, 0x25, 0x26, 0x27]), v.list([])) }))),
+    u(
+      'disposition',
+      frame(
+        p.disposition({
+          role: r.chance(0.5),
+          first: 0,
+          last: r.chance(0.5) ? n : undefined,
+          settled: true,
+          state: v.described(r.pick([0x24, 0x25, 0x26, 0x27]), v.list([])),
+        }),
+      ),
+    ),
     u('heartbeat', HEARTBEAT),
     u('detach', frame(p.detach({ handle: r.int(2), closed: true }))),
     u('end', frame(p.end())),
@@ -189,14 +280,32 @@ function saslConversation(r: Rng): Unit[] {
     u('sasl-outcome', frame(p.saslOutcome(r.int(5)), { type: 1 })),
   ];
   if (r.chance(0.5)) units.push(r.pick(extra));
-  units.push(u('sasl-init', frame(p.saslInit(r.pick(['ANONYMOUS', 'PLAIN', 'EXTERNAL', 'X']), r.chance(0.5) ? Buffer.from('\x00user\x00pass') : undefined), { type: 1 })));
+  units.push(
+    u(
+      'sasl-init',
+      frame(p.saslInit(r.pick(['ANONYMOUS', 'PLAIN', 'EXTERNAL', 'X']), r.chance(0.5) ? Buffer.from('\x00user\x00pass') : undefined), {
+        type: 1,
+      }),
+    ),
+  );
   units.push(...extra.filter(() => r.chance(0.3)));
   return [...units, ...clientConversation(r)];
 }
 
 function routerConversation(r: Rng): Unit[] {
   const id = `fuzz-router-${r.int(50)}`;
-  const props = v.map([v.sym('van-router-id'), v.str(id), v.sym('van-site-id'), v.str(`site-${id}`), v.sym('van-site-name'), v.str(id), v.sym('van-mode'), v.str('interior'), v.sym('van-cost'), r.chance(0.8) ? v.int(1) : randomValue(r, 1)]);
+  const props = v.map([
+    v.sym('van-router-id'),
+    v.str(id),
+    v.sym('van-site-id'),
+    v.str(`site-${id}`),
+    v.sym('van-site-name'),
+    v.str(id),
+    v.sym('van-mode'),
+    v.str('interior'),
+    v.sym('van-cost'),
+    r.chance(0.8) ? v.int(1) : randomValue(r, 1),
+  ]);
   const units: Unit[] = [
     u('header', AMQP_HEADER),
     u('open', frame(p.open({ container: id, properties: props }))),
@@ -208,10 +317,29 @@ function routerConversation(r: Rng): Unit[] {
   const n = 1 + r.int(4);
   for (let i = 0; i < n; i++) {
     const tag = Buffer.from([r.pick([1, 2, 3, 4, 5, 0x81, 0x82, r.int(256)]), 0, 0, 0, r.int(4)]);
-    units.push(u('transfer', frame(p.transfer({ handle: 0, deliveryId: i, tag, format: 0x56414e00, settled: true }), { channel: 1, payload: r.chance(0.3) ? Buffer.from(JSON.stringify({ a: 'fuzz/a', d: 'fuzzed', o: id, w: 65536 })) : r.bytes(r.int(64)) })));
+    units.push(
+      u(
+        'transfer',
+        frame(p.transfer({ handle: 0, deliveryId: i, tag, format: 0x56414e00, settled: true }), {
+          channel: 1,
+          payload: r.chance(0.3) ? Buffer.from(JSON.stringify({ a: 'fuzz/a', d: 'fuzzed', o: id, w: 65536 })) : r.bytes(r.int(64)),
+        }),
+      ),
+    );
   }
-  units.push(u('transfer', frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('c'), format: 0, settled: true }), { payload: message({ body: randomValue(r, 2) }) })));
-  units.push(u('flow', frame(p.flow({ handle: 0, linkCredit: 100 }), { channel: 1 })), u('end', frame(p.end(), { channel: 1 })), u('close', frame(p.close())));
+  units.push(
+    u(
+      'transfer',
+      frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('c'), format: 0, settled: true }), {
+        payload: message({ body: randomValue(r, 2) }),
+      }),
+    ),
+  );
+  units.push(
+    u('flow', frame(p.flow({ handle: 0, linkCredit: 100 }), { channel: 1 })),
+    u('end', frame(p.end(), { channel: 1 })),
+    u('close', frame(p.close())),
+  );
   return units;
 }
 
@@ -231,9 +359,19 @@ function mutate(r: Rng, b: Buffer): Buffer {
         break;
       case 2: {
         // an interesting u32, often over a size or count field (after a compound constructor)
-        const marks = [...out.keys()].filter((i) => [0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0].includes(out[i]));
+        const marks = [...out.keys()].filter((i) =>
+          [0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0].includes(out[i]),
+        );
         const i = marks.length && r.chance(0.7) ? r.pick(marks) + 1 : at();
-        if (out[i - 1] === 0xc0 || out[i - 1] === 0xc1 || out[i - 1] === 0xe0 || out[i - 1] === 0xa1 || out[i - 1] === 0xa0 || out[i - 1] === 0xa3) out[i] = r.pick(INTERESTING_U8);
+        if (
+          out[i - 1] === 0xc0 ||
+          out[i - 1] === 0xc1 ||
+          out[i - 1] === 0xe0 ||
+          out[i - 1] === 0xa1 ||
+          out[i - 1] === 0xa0 ||
+          out[i - 1] === 0xa3
+        )
+          out[i] = r.pick(INTERESTING_U8);
         else if (i + 4 <= out.length) out.writeUInt32BE(r.pick(INTERESTING_U32) >>> 0, i);
         break;
       }
@@ -304,7 +442,10 @@ function plausible(r: Rng, kind: Kind): Buffer | undefined {
     case 'map':
       return v.map(r.chance(0.5) ? [] : [v.sym('k'), randomValue(r, 1)]);
     case 'terminus':
-      return v.described(r.pick([0x28, 0x29]), v.list([v.str(r.pick(ADDRESSES)), v.uint(0), v.sym('session-end'), v.uint(0), v.bool(r.chance(0.2))]));
+      return v.described(
+        r.pick([0x28, 0x29]),
+        v.list([v.str(r.pick(ADDRESSES)), v.uint(0), v.sym('session-end'), v.uint(0), v.bool(r.chance(0.2))]),
+      );
     case 'error':
       return v.described(0x1d, v.list([v.sym(r.pick(['amqp:internal-error', 'x'])), v.str('why')]));
     case 'state':
@@ -319,7 +460,8 @@ function plausible(r: Rng, kind: Kind): Buffer | undefined {
 function generated(r: Rng, name: PerformativeName): Buffer {
   const code = r.chance(0.05) ? r.int(256) : PERFORMATIVES[name];
   const fields = FIELDS[name].slice(0, r.int(FIELDS[name].length + 2)).map((k) => plausible(r, k ?? 'bin'));
-  const payload = name === 'transfer' && r.chance(0.7) ? (r.chance(0.5) ? message({ body: randomValue(r, 2) }) : r.bytes(r.int(64))) : undefined;
+  const payload =
+    name === 'transfer' && r.chance(0.7) ? (r.chance(0.5) ? message({ body: randomValue(r, 2) }) : r.bytes(r.int(64))) : undefined;
   const type = code >= 0x40 && code <= 0x44 ? 1 : 0;
   const body = r.chance(0.9) ? performative(code, fields) : randomValue(r, 3);
   return frame(body, { type, channel: r.chance(0.8) ? 0 : r.pick([1, 2, 0xffff]), payload });
@@ -435,7 +577,8 @@ test(`fuzz: ${INPUTS} hostile inputs against one router process (seed ${SEED})`,
   let failure: string | undefined;
   let healthMaxMs = 0;
 
-  const describeInput = (i: Input) => `#${i.index} ${i.how} ${i.target} -> ${i.listener}: ${Buffer.concat(i.parts).toString('hex').slice(0, 400)}`;
+  const describeInput = (i: Input) =>
+    `#${i.index} ${i.how} ${i.target} -> ${i.listener}: ${Buffer.concat(i.parts).toString('hex').slice(0, 400)}`;
 
   // Watchdog: the router keeps answering /healthz while it is fuzzed.
   let watching = true;
@@ -476,7 +619,10 @@ test(`fuzz: ${INPUTS} hostile inputs against one router process (seed ${SEED})`,
   assert.ok(await router.healthz(3000), '/healthz after the run');
   await router.exchange(10_000);
   const rssPeak = router.rssPeakMb();
-  const cpu = { router: router.cpuSeconds() - routerCpu0, fuzzer: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 - fuzzerCpu0 };
+  const cpu = {
+    router: router.cpuSeconds() - routerCpu0,
+    fuzzer: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 - fuzzerCpu0,
+  };
 
   process.stdout.write(
     `FUZZ inputs=${inputs} inputs_per_s=${(inputs / seconds).toFixed(0)} rss_peak_mb=${rssPeak.toFixed(0)} seed=${SEED}` +
@@ -485,7 +631,10 @@ test(`fuzz: ${INPUTS} hostile inputs against one router process (seed ${SEED})`,
   assert.ok(inputs >= indices.length, `${inputs} of ${indices.length} inputs within the ${BUDGET_MS} ms budget`);
   if (ONLY) return;
   for (const name of NAMES) {
-    assert.ok((coverage.get(`${name}/mutated`) ?? 0) + (coverage.get(`${name}/generated`) ?? 0) >= INPUTS / NAMES.length - 1, `inputs targeting ${name}`);
+    assert.ok(
+      (coverage.get(`${name}/mutated`) ?? 0) + (coverage.get(`${name}/generated`) ?? 0) >= INPUTS / NAMES.length - 1,
+      `inputs targeting ${name}`,
+    );
   }
   assert.ok(rssPeak < RSS_LIMIT_MB, `router RSS peak ${rssPeak.toFixed(0)} MB (limit ${RSS_LIMIT_MB})`);
 });

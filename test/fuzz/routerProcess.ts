@@ -76,7 +76,13 @@ export class RouterProcess {
     };
     const path = join(dir, `router-${process.pid}-${Date.now()}.json`);
     writeFileSync(path, JSON.stringify(config));
-    const args = [`--max-old-space-size=${opts.maxOldSpaceMb ?? 400}`, '--import', 'tsx', join(import.meta.dirname, 'router-child.ts'), path];
+    const args = [
+      `--max-old-space-size=${opts.maxOldSpaceMb ?? 400}`,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'router-child.ts'),
+      path,
+    ];
     this.child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, VAN_LOG: 'error', ...opts.env },
@@ -223,7 +229,12 @@ export interface RawResult {
  * `waitMs` passes (then we close). With `halfClose`, we end our side after writing (the router then
  * closes once it has read everything).
  */
-export function rawExchange(router: RouterProcess, listener: ListenerName, input: Buffer | Buffer[], opts: { waitMs?: number; halfClose?: boolean } = {}): Promise<RawResult> {
+export function rawExchange(
+  router: RouterProcess,
+  listener: ListenerName,
+  input: Buffer | Buffer[],
+  opts: { waitMs?: number; halfClose?: boolean } = {},
+): Promise<RawResult> {
   const chunks: Buffer[] = [];
   const parts = Array.isArray(input) ? input : [input];
   return new Promise((resolve) => {

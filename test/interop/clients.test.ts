@@ -3,7 +3,17 @@
 // $management in the standard AMQP shape and in ours.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientCertificate, go, goUnavailable, proton, protonUnavailable, result, startTestRouter, strangerCertificate, type TestRouter } from './helpers.js';
+import {
+  clientCertificate,
+  go,
+  goUnavailable,
+  proton,
+  protonUnavailable,
+  result,
+  startTestRouter,
+  strangerCertificate,
+  type TestRouter,
+} from './helpers.js';
 
 const noGo = goUnavailable();
 const noProton = protonUnavailable();
@@ -39,11 +49,15 @@ describe('interop: AMQP clients on one router', () => {
     assert.equal((await result(proton(['connect', R.tlsUrl!, '--ca', t.ca!, '--cert', t.cert, '--key', t.key]))).done, true);
   });
 
-  test("close handshake: the router answers a client's close (proton's BlockingConnection.close() returns at once)", { skip: noProton }, async () => {
-    const r = await result(proton(['close', R.url, '--timeout', '5']));
-    assert.equal(r.error, null, `close failed: ${r.error}`);
-    assert.ok(r.close_s < 2, `close took ${r.close_s} s`);
-  });
+  test(
+    "close handshake: the router answers a client's close (proton's BlockingConnection.close() returns at once)",
+    { skip: noProton },
+    async () => {
+      const r = await result(proton(['close', R.url, '--timeout', '5']));
+      assert.equal(r.error, null, `close failed: ${r.error}`);
+      assert.ok(r.close_s < 2, `close took ${r.close_s} s`);
+    },
+  );
 
   test("a sender and a receiver with the same link name on one connection (proton's default names)", { skip: noProton }, async () => {
     const r = await result(proton(['same-name', R.url, 'interop-same-name'], 20_000));
@@ -55,13 +69,15 @@ describe('interop: AMQP clients on one router', () => {
   test('a pre-settled sender (snd-settle-mode settled) attaches as asked and its messages arrive', { skip: noGo }, async () => {
     const receiver = go(['-url', R.url, '-mode', 'recv', '-addr', 'interop-presettled', '-n', '50']);
     await receiver.waitLine('receiver attached', (l) => l.ready);
-    const sent = await result(go(['-url', R.url, '-mode', 'send', '-addr', 'interop-presettled', '-n', '50', '-settled', '-retry-released']));
+    const sent = await result(
+      go(['-url', R.url, '-mode', 'send', '-addr', 'interop-presettled', '-n', '50', '-settled', '-retry-released']),
+    );
     assert.equal(sent.counts.sent, 50);
     const got = await result(receiver);
     assert.equal(got.received, 50);
   });
 
-  test('$management answers the standard AMQP management QUERY and the router\'s own shape (proton)', { skip: noProton }, async () => {
+  test("$management answers the standard AMQP management QUERY and the router's own shape (proton)", { skip: noProton }, async () => {
     const r = await result(proton(['mgmt', R.url]));
     const std = r.results.std;
     assert.equal(std.status, 200);

@@ -33,7 +33,12 @@ function goBinary(): string {
   for (const f of readdirSync(cache)) if (f.startsWith('go-amqp-client-')) rmSync(join(cache, f), { force: true });
   const tmp = `${out}.tmp.${process.pid}`;
   // go.mod and go.sum are complete: -mod=readonly builds exactly what they pin.
-  const r = spawnSync('go', ['build', '-mod=readonly', '-trimpath', '-o', tmp, '.'], { cwd: goDir, env, encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('go', ['build', '-mod=readonly', '-trimpath', '-o', tmp, '.'], {
+    cwd: goDir,
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error(`go build of the go-amqp client failed: ${r.error?.message ?? ''}${r.stderr}`);
   renameSync(tmp, out);
   return out;
@@ -101,7 +106,11 @@ function startClient(cmd: string, args: string[], timeoutMs: number): Client {
     waitLine: async (what, pred, t = 15_000) => {
       let exited = false;
       void done.then(() => (exited = true));
-      await waitFor(`${what} (${cmd.split('/').pop()} ${args.slice(0, 3).join(' ')}: ${err.slice(-300)})`, () => exited || lines.some(pred), t);
+      await waitFor(
+        `${what} (${cmd.split('/').pop()} ${args.slice(0, 3).join(' ')}: ${err.slice(-300)})`,
+        () => exited || lines.some(pred),
+        t,
+      );
       const hit = lines.find(pred);
       if (!hit) throw new Error(`${what}: the client exited first: ${JSON.stringify(lines.slice(-3))} ${err.slice(-500)}`);
       return hit;
@@ -217,7 +226,11 @@ export function strangerCertificate(): TlsFiles {
   if (strangerTls) return strangerTls;
   const ca = createCA('interop-stranger-ca');
   const leaf = issueCertificate(ca, { commonName: 'stranger', usage: 'client' });
-  strangerTls = { ca: join(dir, 'interop-stranger-trust.pem'), cert: join(dir, 'interop-stranger.crt'), key: join(dir, 'interop-stranger.key') };
+  strangerTls = {
+    ca: join(dir, 'interop-stranger-trust.pem'),
+    cert: join(dir, 'interop-stranger.crt'),
+    key: join(dir, 'interop-stranger.key'),
+  };
   writeFileSync(strangerTls.ca, networkPki().ca.certPem);
   writeFileSync(strangerTls.cert, leaf.certPem);
   writeFileSync(strangerTls.key, leaf.keyPem);

@@ -12,7 +12,10 @@ async function slowReader(R: TestRouter, address: string, n: number, size: numbe
   const receiver = proton(['slow-recv', R.url, address, '--credit', '1000000', '--stall', String(stallS), '--idle', '2'], 120_000);
   await receiver.waitLine('receiver attached', (l) => l.ready);
   const before = memoryOf(R.pid);
-  const sender = go(['-url', R.url, '-mode', 'send', '-addr', address, '-n', String(n), '-size', String(size), '-window', '500', '-timeout', '100s'], 120_000);
+  const sender = go(
+    ['-url', R.url, '-mode', 'send', '-addr', address, '-n', String(n), '-size', String(size), '-window', '500', '-timeout', '100s'],
+    120_000,
+  );
   await receiver.waitLine('receiver stalled', (l) => l.stalled, 20_000);
   const sent = await result(sender);
   const got = await result(receiver);

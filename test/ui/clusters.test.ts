@@ -9,7 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLUSTERS, Seed, type KubeconfigContext } from './seed';
-import { S, openSkupper, palette, quickPick, setPaneExpanded, openWorkbench, startCodeServer, uiUnavailable, viewRow, webview, type Server, type Workbench } from './harness';
+import {
+  S,
+  openSkupper,
+  palette,
+  quickPick,
+  setPaneExpanded,
+  openWorkbench,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  webview,
+  type Server,
+  type Workbench,
+} from './harness';
 
 const skip = uiUnavailable();
 
@@ -28,7 +41,10 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     const publicId = await seed.site('public', pubNs, 'public');
     const privateId = await seed.site('private', privNs, 'private');
     await seed.siteState('public', pubNs, { services: [{ address: 'backend', port: 9090, origin: privateId }] });
-    await seed.siteState('private', privNs, { links: [{ name: 'link-to-public', remote: 'public', remoteId: publicId, state: 'up', cost: 1 }], services: [{ address: 'backend', port: 9090, target: 'backend' }] });
+    await seed.siteState('private', privNs, {
+      links: [{ name: 'link-to-public', remote: 'public', remoteId: publicId, state: 'up', cost: 1 }],
+      services: [{ address: 'backend', port: 9090, target: 'backend' }],
+    });
     const contexts: KubeconfigContext[] = [
       { name: 'public', cluster: 'public', namespace: pubNs },
       { name: 'private', cluster: 'private', namespace: privNs },
@@ -64,19 +80,21 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     await setPaneExpanded(page, 'Services', false);
     // everything settled: every dead context shows "unreachable", every live one its site count
     // (a string: tsx would wrap a function with helpers the page does not have)
-    await page.waitForFunction(
-      `(() => {
+    await page
+      .waitForFunction(
+        `(() => {
         const rows = [...document.querySelectorAll('.part.sidebar .monaco-list-row[role="treeitem"][aria-level="1"]')];
         const desc = (label) => rows.find((r) => r.querySelector('.label-name')?.textContent === label)?.querySelector('.label-description')?.textContent ?? '';
         const dead = [1, 2, 3, 4, 5].every((i) => desc('dead-' + i).includes('unreachable'));
         return dead && /site/.test(desc('public')) && /site/.test(desc('cluster-15'));
       })()`,
-      undefined,
-      { timeout: 30_000, polling: 50 },
-    ).catch(async (e) => {
-      await wb.shot('FAILED-02-clusters-20-contexts');
-      throw e;
-    });
+        undefined,
+        { timeout: 30_000, polling: 50 },
+      )
+      .catch(async (e) => {
+        await wb.shot('FAILED-02-clusters-20-contexts');
+        throw e;
+      });
     figures.render20ContextsMs = Date.now() - t0;
     await wb.shot('02-clusters-20-contexts');
     for (const name of ['public', 'private', 'cluster-03', 'cluster-15', 'dead-1', 'dead-5']) {
@@ -95,7 +113,12 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     assert.ok(figures.activateMs < 500, `activate took ${figures.activateMs} ms`);
     // every context is read on its own: the live ones and the refused ones answer long before the
     // hanging one (dead-5) gives up after the per-context timeout (5 s)
-    const reads = new Map([...text.matchAll(/read (\S+): (ok|error)(?: \((.*)\))? in (\d+) ms/g)].map((m) => [m[1]!, { phase: m[2]!, error: m[3], ms: Number(m[4]) }]));
+    const reads = new Map(
+      [...text.matchAll(/read (\S+): (ok|error)(?: \((.*)\))? in (\d+) ms/g)].map((m) => [
+        m[1]!,
+        { phase: m[2]!, error: m[3], ms: Number(m[4]) },
+      ]),
+    );
     const live = ['public', 'private', ...Array.from({ length: 13 }, (_, i) => `cluster-${String(i + 3).padStart(2, '0')}`)];
     for (const name of live) assert.equal(reads.get(name)?.phase, 'ok', `${name}: ${JSON.stringify(reads.get(name))}`);
     for (let i = 1; i <= 4; i++) assert.match(reads.get(`dead-${i}`)?.error ?? '', /connection refused/);
@@ -117,7 +140,11 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     const svc = await viewRow(page, 'Services', 'backend').locator('.label-description').innerText();
     assert.match(svc, /exposed in private/);
     const status = page.locator(S.statusItem('vscode-skupper.vscode-skupper.skupper.status'));
-    const statusText = await page.locator('.statusbar-item').filter({ hasText: /sites · / }).first().innerText();
+    const statusText = await page
+      .locator('.statusbar-item')
+      .filter({ hasText: /sites · / })
+      .first()
+      .innerText();
     assert.match(statusText, /2 sites · 1\/1 links/);
     void status;
     await wb.shot('03-site-links-services');
@@ -133,7 +160,8 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
       return items;
     };
     const site = await labels(viewRow(page, 'Clusters', 'private', 3));
-    for (const item of ['Site Status', 'Create Token', 'Create Link', 'Expose', 'Show Events', 'Revoke Access', 'Delete Site']) assert.ok(site.includes(item), `site menu has ${item}: ${site.join(', ')}`);
+    for (const item of ['Site Status', 'Create Token', 'Create Link', 'Expose', 'Show Events', 'Revoke Access', 'Delete Site'])
+      assert.ok(site.includes(item), `site menu has ${item}: ${site.join(', ')}`);
     assert.ok(!site.includes('Delete Link'));
     await viewRow(page, 'Clusters', 'private', 3).click({ button: 'right' });
     await page.locator(S.contextMenu).waitFor();
@@ -163,19 +191,30 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     const { page } = wb;
     await palette(page, 'Skupper: Site Status');
     await quickPick(page, /^dead-3$/, { filter: 'dead-3' });
-    const toast = page.locator(S.toastDone).filter({ hasText: /no site in dead-3/ }).first();
+    const toast = page
+      .locator(S.toastDone)
+      .filter({ hasText: /no site in dead-3/ })
+      .first();
     await toast.waitFor({ timeout: 15_000 });
     assert.match(await toast.innerText(), /Skupper: no site in dead-3: initialize one first/);
     await wb.shot('03b-error-show-log');
     await toast.getByRole('button', { name: 'Show log' }).click();
-    await page.locator('.part.panel .view-line').filter({ hasText: /status\sfailed:\sno\ssite\sin\sdead-3/ }).first().waitFor({ timeout: 15_000 });
+    await page
+      .locator('.part.panel .view-line')
+      .filter({ hasText: /status\sfailed:\sno\ssite\sin\sdead-3/ })
+      .first()
+      .waitFor({ timeout: 15_000 });
     await wb.shot('03c-output-channel');
   });
 
   it('opens the topology from the status bar: two sites, one live link', async () => {
     const { page } = wb;
     const t0 = Date.now();
-    await page.locator('.statusbar-item').filter({ hasText: /sites · / }).first().click();
+    await page
+      .locator('.statusbar-item')
+      .filter({ hasText: /sites · / })
+      .first()
+      .click();
     const frame = webview(page);
     await frame.locator('body[data-sites="2"]').waitFor({ timeout: 30_000 });
     figures.topologyOpenMs = Date.now() - t0;
@@ -183,7 +222,11 @@ describe('Clusters view (20 contexts, 5 unreachable)', { skip, timeout: 240_000 
     assert.match(summary, /2 sites · 1\/1 links up · 1 services/);
     await page.waitForTimeout(500);
     await wb.shot('04-topology');
-    assert.deepEqual(wb.blocked.filter((u) => !/vsda|marketplace|gallery/.test(u)), [], 'only loopback requests');
+    assert.deepEqual(
+      wb.blocked.filter((u) => !/vsda|marketplace|gallery/.test(u)),
+      [],
+      'only loopback requests',
+    );
   });
 });
 

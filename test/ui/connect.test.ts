@@ -9,7 +9,19 @@ import { parse, stringify } from 'yaml';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { Kube } from '../cluster/kube';
 import { createNamespace, deleteNamespace, uniqueName } from '../cluster/helpers';
-import { extensionLog, openSkupper, openWorkbench, palette, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench } from './harness';
+import {
+  extensionLog,
+  openSkupper,
+  openWorkbench,
+  palette,
+  quickPick,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  waitToast,
+  type Server,
+  type Workbench,
+} from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 

@@ -39,10 +39,31 @@ describe('extension host integration', { skip, timeout: 180_000 }, () => {
     const withGamma = join(dir, 'config-gamma');
     seed.writeKubeconfig(withGamma, [...contexts, { name: 'gamma', cluster: 'east' }]);
     const entry = join(dir, 'suite.js');
-    await esbuild.build({ entryPoints: [join(ROOT, 'test/ui/exthost/suite.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], outfile: entry, logLevel: 'warning' });
+    await esbuild.build({
+      entryPoints: [join(ROOT, 'test/ui/exthost/suite.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['vscode'],
+      outfile: entry,
+      logLevel: 'warning',
+    });
     const resultFile = join(dir, 'results.jsonl');
     server = await startCodeServer({ kubeconfig, env: { VAN_EXTHOST_RESULT: resultFile, VAN_EXTHOST_GAMMA: withGamma } });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     try {
       const ctx = await browser.newContext();
       await ctx.route(/^(https?|wss?):\/\//, (r) => (new URL(r.request().url()).hostname === '127.0.0.1' ? r.continue() : r.abort()));
@@ -51,15 +72,25 @@ describe('extension host integration', { skip, timeout: 180_000 }, () => {
       const exited = new Promise((r) => (done = r));
       await page.exposeFunction('codeAutomationExit', (code: unknown) => done(code));
       await page.exposeFunction('codeAutomationLog', () => undefined);
-      const payload = [['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`], ['extensionTestsPath', `vscode-remote://remote${entry}`]];
-      await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(server.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+      const payload = [
+        ['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`],
+        ['extensionTestsPath', `vscode-remote://remote${entry}`],
+      ];
+      await page.goto(
+        `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(server.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+      );
       let timer: NodeJS.Timeout | undefined;
       exitCode = await Promise.race([exited, new Promise((r) => (timer = setTimeout(() => r('timeout'), 120_000)))]);
       clearTimeout(timer);
     } finally {
       await browser.close();
     }
-    if (existsSync(resultFile)) results = readFileSync(resultFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    if (existsSync(resultFile))
+      results = readFileSync(resultFile, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
   });
 
   after(async () => {

@@ -3,7 +3,18 @@
 // folders; the extension is loaded from this repository as a development extension (build it first);
 // KUBECONFIG is set for the server process (so for the extension host). Only loopback is reachable.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as http from 'node:http';
 
 import { homedir, tmpdir } from 'node:os';
@@ -15,7 +26,8 @@ import { freePort } from '../net';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CS_VERSION = '4.100.3';
-export const CS_DIR = process.env.VAN_UI_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vscode-skupper', `code-server-${CS_VERSION}`);
+export const CS_DIR =
+  process.env.VAN_UI_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vscode-skupper', `code-server-${CS_VERSION}`);
 export const CS_BIN = join(CS_DIR, 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = process.env.VAN_UI_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = join(ROOT, 'test-output', 'ui');
@@ -38,10 +50,12 @@ export function buildExtension(): void {
 
 const healthy = (port: number) =>
   new Promise<boolean>((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/healthz' }, (r) => {
-      r.resume();
-      resolve(r.statusCode === 200);
-    }).on('error', () => resolve(false));
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz' }, (r) => {
+        r.resume();
+        resolve(r.statusCode === 200);
+      })
+      .on('error', () => resolve(false));
   });
 
 const SETTINGS = {
@@ -74,7 +88,9 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(opts: { kubeconfig?: string; env?: Record<string, string>; settings?: Record<string, unknown>; workspace?: string } = {}): Promise<Server> {
+export async function startCodeServer(
+  opts: { kubeconfig?: string; env?: Record<string, string>; settings?: Record<string, unknown>; workspace?: string } = {},
+): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'van-ui-'));
   const ud = join(dir, 'ud');
   mkdirSync(join(ud, 'User'), { recursive: true });
@@ -87,11 +103,32 @@ export async function startCodeServer(opts: { kubeconfig?: string; env?: Record<
   const log = join(dir, 'code-server.log');
   const out = openSync(log, 'w');
   // laptop sites of this run live in the run's folder, not the user's data folder
-  const env: Record<string, string | undefined> = { ...process.env, EXTENSIONS_GALLERY: '{"serviceUrl":""}', VAN_LOCAL_HOME: join(dir, 'local'), ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    EXTENSIONS_GALLERY: '{"serviceUrl":""}',
+    VAN_LOCAL_HOME: join(dir, 'local'),
+    ...opts.env,
+  };
   if (opts.kubeconfig !== undefined) env.KUBECONFIG = opts.kubeconfig;
   const proc = spawn(
     CS_BIN,
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--config', join(dir, 'config.yaml'), '--user-data-dir', ud, '--extensions-dir', join(dir, 'ext'), workspace],
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--config',
+      join(dir, 'config.yaml'),
+      '--user-data-dir',
+      ud,
+      '--extensions-dir',
+      join(dir, 'ext'),
+      workspace,
+    ],
     { env: env as NodeJS.ProcessEnv, stdio: ['ignore', out, out], detached: true },
   );
   for (let i = 0; !(await healthy(port)); i++) {
@@ -149,11 +186,23 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export async function openWorkbench(server: Server, opts: { folder?: string; width?: number; height?: number; installed?: boolean } = {}): Promise<Workbench> {
+export async function openWorkbench(
+  server: Server,
+  opts: { folder?: string; width?: number; height?: number; installed?: boolean } = {},
+): Promise<Workbench> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 } });
   const blocked: string[] = [];
@@ -163,7 +212,9 @@ export async function openWorkbench(server: Server, opts: { folder?: string; wid
     blocked.push(route.request().url());
     return route.abort();
   });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${server.port}` }).catch(() => undefined);
+  await context
+    .grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${server.port}` })
+    .catch(() => undefined);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -197,7 +248,10 @@ export async function openWorkbench(server: Server, opts: { folder?: string; wid
  * screenshot `<prefix>-FAILED-<step>.png`; `shot(name)` numbers the walk's screenshots in order
  * (test-output/ui/<prefix>-NN-<name>.png).
  */
-export function walk(prefix: string, workbench: () => Workbench | undefined): { step: (name: string, fn: () => Promise<void>) => void; shot: (name: string) => Promise<string> } {
+export function walk(
+  prefix: string,
+  workbench: () => Workbench | undefined,
+): { step: (name: string, fn: () => Promise<void>) => void; shot: (name: string) => Promise<string> } {
   let shots = 0;
   let failed = false;
   const shot = (name: string) => workbench()!.shot(`${prefix}-${String(++shots).padStart(2, '0')}-${name}`);
@@ -208,7 +262,9 @@ export function walk(prefix: string, workbench: () => Workbench | undefined): { 
         await fn();
       } catch (e) {
         failed = true;
-        await workbench()?.shot(`${prefix}-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`).catch(() => undefined);
+        await workbench()
+          ?.shot(`${prefix}-FAILED-${name.slice(0, 24).replace(/\W+/g, '_')}`)
+          .catch(() => undefined);
         throw e;
       }
     });
@@ -224,7 +280,9 @@ export function treeRow(page: Page, label: string | RegExp, scope = '.part.sideb
 
 /** A row inside one of our views (by the view's title in its pane header). */
 export function viewRow(page: Page, view: 'Clusters' | 'Links' | 'Services', label: string | RegExp, level?: number): Locator {
-  const pane = page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${view}`, 'i') }) });
+  const pane = page
+    .locator('.part.sidebar .pane')
+    .filter({ has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${view}`, 'i') }) });
   const re = typeof label === 'string' ? new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : label;
   const rows = level ? `.monaco-list-row[role="treeitem"][aria-level="${level}"]` : '.monaco-list-row[role="treeitem"]';
   return pane.locator(rows).filter({ has: page.locator('.label-name', { hasText: re }) });
@@ -251,7 +309,10 @@ export async function palette(page: Page, title: string, shot?: () => Promise<un
 export async function quickPick(page: Page, label: string | RegExp, opts: { timeout?: number; filter?: string } = {}): Promise<void> {
   // long lists are virtualised: type to filter first
   if (opts.filter) await page.locator(S.quickInputBox).fill(opts.filter);
-  const row = page.locator(S.quickRow).filter({ has: page.locator('.label-name, .monaco-highlighted-label', { hasText: label }) }).first();
+  const row = page
+    .locator(S.quickRow)
+    .filter({ has: page.locator('.label-name, .monaco-highlighted-label', { hasText: label }) })
+    .first();
   await row.waitFor({ state: 'visible', timeout: opts.timeout ?? 30_000 });
   await row.click();
 }
@@ -298,7 +359,12 @@ const MENU_ITEM_LIVE_MS = 100;
  * see the menu close, then `verify`. Any miss closes what is open and starts over, at most
  * `attempts` times; then it throws with every attempt's reason.
  */
-export async function contextMenu(page: Page, row: Locator | (() => Promise<Locator | undefined>), item: string, opts: MenuOptions = {}): Promise<void> {
+export async function contextMenu(
+  page: Page,
+  row: Locator | (() => Promise<Locator | undefined>),
+  item: string,
+  opts: MenuOptions = {},
+): Promise<void> {
   const attempts = opts.attempts ?? 4;
   const misses: string[] = [];
   for (let i = 1; i <= attempts; i++) {
@@ -326,14 +392,39 @@ async function menuAttempt(page: Page, row: Locator | undefined, item: string): 
   }
   const entry = menu.getByRole('menuitem', { name: item, exact: true }).first();
   // another row under the pointer (the tree re-rendered) opens another menu, without the item
-  if (!(await entry.waitFor({ state: 'visible', timeout: 2000 }).then(() => true, () => false))) {
-    const items = await menu.locator('.action-label').allInnerTexts().catch(() => []);
-    return `the menu has no "${item}" (${items.map((t) => t.trim()).filter(Boolean).join(', ') || 'empty'})`;
+  if (
+    !(await entry.waitFor({ state: 'visible', timeout: 2000 }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    const items = await menu
+      .locator('.action-label')
+      .allInnerTexts()
+      .catch(() => []);
+    return `the menu has no "${item}" (${
+      items
+        .map((t) => t.trim())
+        .filter(Boolean)
+        .join(', ') || 'empty'
+    })`;
   }
   if (!(await settled(page, entry))) return `"${item}" kept moving`;
   for (let click = 0; click < 2; click++) {
-    if (!(await entry.click({ timeout: 3000 }).then(() => true, () => false))) return `"${item}" could not be clicked (the menu closed?)`;
-    if (await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(() => true, () => false)) return undefined;
+    if (
+      !(await entry.click({ timeout: 3000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return `"${item}" could not be clicked (the menu closed?)`;
+    if (
+      await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return undefined;
     // still open: the click came before the item listened; once more
   }
   return `the menu stayed open after clicking "${item}"`;
@@ -353,14 +444,26 @@ async function settled(page: Page, el: Locator): Promise<boolean> {
 }
 
 async function closeMenu(page: Page): Promise<void> {
-  if (await page.locator(S.contextMenu).isVisible().catch(() => false)) await page.keyboard.press('Escape');
-  await page.locator(S.contextMenu).waitFor({ state: 'hidden', timeout: 3000 }).catch(() => undefined);
+  if (
+    await page
+      .locator(S.contextMenu)
+      .isVisible()
+      .catch(() => false)
+  )
+    await page.keyboard.press('Escape');
+  await page
+    .locator(S.contextMenu)
+    .waitFor({ state: 'hidden', timeout: 3000 })
+    .catch(() => undefined);
 }
 
 /** The error's first line and the last step of Playwright's call log (what it was waiting for). */
 const briefly = (e: unknown) => {
   const text = (e instanceof Error ? e.message : String(e)).replace(/\u001b\[\d+m/g, '');
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.length > 1 ? `${lines[0]} … ${lines[lines.length - 1]}` : lines[0];
 };
 
@@ -369,7 +472,10 @@ const briefly = (e: unknown) => {
  * "<id> done in", "<id> failed: ..." or "<id> cancelled". Take one before the click, then ask.
  */
 export function commandRuns(server: Server, command: string): CommandRuns {
-  const lines = () => extensionLog(server).split('\n').filter((l) => l.includes(`${command} `));
+  const lines = () =>
+    extensionLog(server)
+      .split('\n')
+      .filter((l) => l.includes(`${command} `));
   const count = (what: string) => lines().filter((l) => l.includes(`${command} ${what}`)).length;
   const base = { started: count('started'), done: count('done in'), failed: count('failed:'), cancelled: count('cancelled') };
   return {
@@ -406,7 +512,12 @@ export async function openQuickInput(page: Page): Promise<QuickInputState | unde
   const box = page.locator(S.quickInputBox);
   return {
     placeholder: (await box.getAttribute('placeholder', { timeout: 1000 }).catch(() => null)) ?? '',
-    prompt: (await widget.locator('.quick-input-message').innerText({ timeout: 1000 }).catch(() => '')).trim(),
+    prompt: (
+      await widget
+        .locator('.quick-input-message')
+        .innerText({ timeout: 1000 })
+        .catch(() => '')
+    ).trim(),
     value: await box.inputValue({ timeout: 1000 }).catch(() => ''),
   };
 }
@@ -423,7 +534,10 @@ export function copyShotTo(src: string, dest: string): void {
 
 /** Collapse or expand one of our view panes (by its header title). */
 export async function setPaneExpanded(page: Page, view: 'Clusters' | 'Links' | 'Services', expanded: boolean): Promise<void> {
-  const header = page.locator('.part.sidebar .pane-header').filter({ hasText: new RegExp(`^\\s*${view}`, 'i') }).first();
+  const header = page
+    .locator('.part.sidebar .pane-header')
+    .filter({ hasText: new RegExp(`^\\s*${view}`, 'i') })
+    .first();
   const now = (await header.getAttribute('aria-expanded')) === 'true';
   if (now !== expanded) await header.click();
 }
@@ -445,7 +559,11 @@ export async function fileDialog(page: Page, path: string): Promise<void> {
   const box = page.locator(S.quickInputBox);
   await box.waitFor({ state: 'visible' });
   // the dialog fills in its starting folder asynchronously; typing before that gets appended to it
-  await page.waitForFunction(`(() => { const i = document.querySelector('.quick-input-widget .quick-input-box input'); return i && i.value.length > 0 && document.querySelectorAll('.quick-input-list .monaco-list-row').length > 0; })()`, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    `(() => { const i = document.querySelector('.quick-input-widget .quick-input-box input'); return i && i.value.length > 0 && document.querySelectorAll('.quick-input-list .monaco-list-row').length > 0; })()`,
+    undefined,
+    { timeout: 30_000 },
+  );
   await page.waitForTimeout(300);
   for (let i = 0; i < 5; i++) {
     await box.fill(path);

@@ -22,7 +22,23 @@ import { ensureControlPlane } from '../cluster/controlplane';
 import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
 import { Kube } from '../cluster/kube';
 import { freePort, refused } from '../net';
-import { S, clearToasts, fileDialog, openSkupper, openWorkbench, quickInput, quickPick, setPaneExpanded, startCodeServer, uiUnavailable, viewRow, waitToast, type Server, type Workbench, walk } from './harness';
+import {
+  S,
+  clearToasts,
+  fileDialog,
+  openSkupper,
+  openWorkbench,
+  quickInput,
+  quickPick,
+  setPaneExpanded,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  waitToast,
+  type Server,
+  type Workbench,
+  walk,
+} from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 const CONTEXT = 'public';
@@ -37,7 +53,16 @@ const echoDeployment = (ns: string) => ({
     selector: { matchLabels: { application: 'tcp-go-echo' } },
     template: {
       metadata: { labels: { application: 'tcp-go-echo' } },
-      spec: { containers: [{ name: 'tcp-go-echo', image: 'quay.io/skupper/tcp-go-echo', ports: [{ containerPort: 9090 }], readinessProbe: { tcpSocket: { port: 9090 }, periodSeconds: 1 } }] },
+      spec: {
+        containers: [
+          {
+            name: 'tcp-go-echo',
+            image: 'quay.io/skupper/tcp-go-echo',
+            ports: [{ containerPort: 9090 }],
+            readinessProbe: { tcpSocket: { port: 9090 }, periodSeconds: 1 },
+          },
+        ],
+      },
     },
   },
 });
@@ -139,7 +164,10 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     eventually(`${label} ${open ? 'open' : 'closed'}`, 30_000, async () => {
       const r = row(label, level);
       if ((await r.getAttribute('aria-expanded', { timeout: 3000 })) === String(open)) return true;
-      await r.locator('.monaco-tl-twistie').click({ timeout: 3000 }).catch(() => undefined);
+      await r
+        .locator('.monaco-tl-twistie')
+        .click({ timeout: 3000 })
+        .catch(() => undefined);
       await wb.page.waitForTimeout(500);
       return undefined;
     });
@@ -170,7 +198,7 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     await shot('started');
   });
 
-  step('2. Create Link on the laptop site from public\'s token file: the link comes up', async () => {
+  step("2. Create Link on the laptop site from public's token file: the link comes up", async () => {
     const { page } = wb;
     await clearToasts(page);
     await menu('the laptop site', () => row(LAPTOP, 2), 'Create Link', prompt(/From a token file/));
@@ -190,7 +218,7 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     await setExpanded('Services', true, 3);
   };
 
-  step('3. tcp-go-echo shows under the laptop\'s Services, not forwarded; Forward to Local Port; the echo answers there', async () => {
+  step("3. tcp-go-echo shows under the laptop's Services, not forwarded; Forward to Local Port; the echo answers there", async () => {
     const { page } = wb;
     await clearToasts(page);
     await laptopOpen();
@@ -205,7 +233,9 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     const msg = await waitToast(page, /is reachable at/, 60_000);
     assert.equal(msg, `tcp-go-echo is reachable at 127.0.0.1:${forwardPort} on this machine`);
     await row('tcp-go-echo', 4, new RegExp(`→ 127\\.0\\.0\\.1:${forwardPort}`)).waitFor({ timeout: 30_000 });
-    const answer = await eventually('the echo on the forwarded port', 30_000, () => tcpExchange('127.0.0.1', forwardPort, 'hello from the laptop'));
+    const answer = await eventually('the echo on the forwarded port', 30_000, () =>
+      tcpExchange('127.0.0.1', forwardPort, 'hello from the laptop'),
+    );
     assert.match(answer, /^tcp-go-echo-\S+ : HELLO FROM THE LAPTOP$/);
     await shot('forwarded');
   });
@@ -224,18 +254,31 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     await row('laptop-db', 4, /exposed here \(host\/127\.0\.0\.1\)/).waitFor({ timeout: 30_000 });
     // public made a Service for it, backed by its router: a client there reaches this machine
     const endpoint = await eventually('laptop-db endpoints in public', 60_000, async () => {
-      const r = await kube.get(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=laptop-db')}`);
+      const r = await kube.get(
+        `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent('kubernetes.io/service-name=laptop-db')}`,
+      );
       const slice = (r.body.items ?? []).find((s: any) => s.endpoints?.some((e: any) => e.conditions?.ready !== false));
       return slice ? { ip: slice.endpoints[0].addresses[0] as string, port: slice.ports[0].port as number } : undefined;
     });
-    assert.equal(await eventually('an answer from the laptop through public', 30_000, () => tcpExchange(endpoint.ip, endpoint.port, 'select 1')), 'laptop-db : SELECT 1');
+    assert.equal(
+      await eventually('an answer from the laptop through public', 30_000, () => tcpExchange(endpoint.ip, endpoint.port, 'select 1')),
+      'laptop-db : SELECT 1',
+    );
     await shot('exposed');
   });
 
   step('5. Show Events on the laptop site lists what happened', async () => {
     const { page } = wb;
-    const tab = page.locator('.tabs-container .tab').filter({ hasText: /Skupper events in laptop site laptop/ }).first();
-    await menu('the laptop site', () => row(LAPTOP, 2), 'Show Events', () => tab.isVisible());
+    const tab = page
+      .locator('.tabs-container .tab')
+      .filter({ hasText: /Skupper events in laptop site laptop/ })
+      .first();
+    await menu(
+      'the laptop site',
+      () => row(LAPTOP, 2),
+      'Show Events',
+      () => tab.isVisible(),
+    );
     // the editor renders spaces as no-break spaces
     const text = (await page.locator('.monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /^# Skupper events in laptop site laptop$/m);
@@ -248,7 +291,16 @@ describe('Laptop site: start, link, forward a service to a local port, expose a 
     const { page } = wb;
     await clearToasts(page);
     await laptopOpen();
-    await menu('tcp-go-echo', () => row('tcp-go-echo', 4, /→ 127\.0\.0\.1/), 'Stop Forwarding', async () => (await page.locator(S.toastDone).filter({ hasText: /no longer forwarded/ }).count()) > 0);
+    await menu(
+      'tcp-go-echo',
+      () => row('tcp-go-echo', 4, /→ 127\.0\.0\.1/),
+      'Stop Forwarding',
+      async () =>
+        (await page
+          .locator(S.toastDone)
+          .filter({ hasText: /no longer forwarded/ })
+          .count()) > 0,
+    );
     await waitToast(page, /tcp-go-echo is no longer forwarded/, 30_000);
     await row('tcp-go-echo', 4, /not forwarded/).waitFor({ timeout: 30_000 });
     await eventually('the forwarded port closed', 30_000, async () => ((await refused('127.0.0.1', forwardPort)) ? true : undefined));

@@ -68,9 +68,17 @@ export class Seed {
         this.admin.set(c, kube);
         const home = this.home(c);
         await this.namespace(c, home, false);
-        const sa = await kube.post(`/api/v1/namespaces/${home}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA } });
+        const sa = await kube.post(`/api/v1/namespaces/${home}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: SA },
+        });
         if (sa.status !== 201) throw new Error(`serviceaccount in ${c}: ${sa.status} ${sa.text}`);
-        const tr = await kube.post(`/api/v1/namespaces/${home}/serviceaccounts/${SA}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7200 } });
+        const tr = await kube.post(`/api/v1/namespaces/${home}/serviceaccounts/${SA}/token`, {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 7200 },
+        });
         if (tr.status !== 201) throw new Error(`token in ${c}: ${tr.status} ${tr.text}`);
         this.tokens.set(c, tr.body.status.token);
         await this.bind(c, home);
@@ -118,19 +126,30 @@ export class Seed {
     const r = await this.kube(cluster).post(path, obj);
     if (r.status === 409) {
       const cur = await this.kube(cluster).get(`${path}/${name}`);
-      const u = await this.kube(cluster).put(`${path}/${name}`, { ...obj, metadata: { ...obj.metadata, resourceVersion: cur.body.metadata.resourceVersion } });
+      const u = await this.kube(cluster).put(`${path}/${name}`, {
+        ...obj,
+        metadata: { ...obj.metadata, resourceVersion: cur.body.metadata.resourceVersion },
+      });
       if (u.status !== 200) throw new Error(`PUT ${path}/${name}: ${u.status} ${u.text}`);
     } else if (r.status !== 201) throw new Error(`POST ${path} in ${cluster}: ${r.status} ${r.text}`);
   }
 
   /** The site ConfigMap as the site core builds it; returns the site id (the ConfigMap's uid). */
   async site(cluster: ClusterName, namespace: string, name: string): Promise<string> {
-    const cm = await this.create(cluster, `/api/v1/namespaces/${namespace}/configmaps`, siteConfigMap(resolveOptions({ namespace, siteName: name })));
+    const cm = await this.create(
+      cluster,
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      siteConfigMap(resolveOptions({ namespace, siteName: name })),
+    );
     return cm.metadata.uid as string;
   }
 
   /** Link Secrets, services and the published status of a site (created, or replaced when present). */
-  async siteState(cluster: ClusterName, namespace: string, opts: { links?: SeedLink[]; services?: SeedService[]; network?: unknown }): Promise<void> {
+  async siteState(
+    cluster: ClusterName,
+    namespace: string,
+    opts: { links?: SeedLink[]; services?: SeedService[]; network?: unknown },
+  ): Promise<void> {
     const base = `/api/v1/namespaces/${namespace}`;
     for (const l of opts.links ?? []) {
       await this.upsert(cluster, `${base}/secrets`, l.name, {
@@ -140,18 +159,44 @@ export class Seed {
           name: l.name,
           namespace,
           labels: { 'skupper.io/type': 'connection-token' },
-          annotations: { 'skupper.io/cost': String(l.cost ?? 1), 'skupper.io/remote-site-name': l.remote, ...(l.remoteId ? { 'skupper.io/generated-by': l.remoteId } : {}) },
+          annotations: {
+            'skupper.io/cost': String(l.cost ?? 1),
+            'skupper.io/remote-site-name': l.remote,
+            ...(l.remoteId ? { 'skupper.io/generated-by': l.remoteId } : {}),
+          },
         },
         data: { 'ca.crt': Buffer.from('seeded').toString('base64') },
       });
     }
     if (opts.services) {
       const data: Record<string, string> = {};
-      for (const s of opts.services) data[s.address] = JSON.stringify({ address: s.address, protocol: 'tcp', ports: [s.port], targets: s.target ? [{ name: s.target, selector: `app=${s.target}`, targetPorts: { [s.port]: s.port } }] : [], ...(s.origin ? { origin: s.origin } : {}) });
-      await this.upsert(cluster, `${base}/configmaps`, 'skupper-services', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'skupper-services', namespace }, data });
+      for (const s of opts.services)
+        data[s.address] = JSON.stringify({
+          address: s.address,
+          protocol: 'tcp',
+          ports: [s.port],
+          targets: s.target ? [{ name: s.target, selector: `app=${s.target}`, targetPorts: { [s.port]: s.port } }] : [],
+          ...(s.origin ? { origin: s.origin } : {}),
+        });
+      await this.upsert(cluster, `${base}/configmaps`, 'skupper-services', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'skupper-services', namespace },
+        data,
+      });
     }
     if (opts.links?.length || opts.network) {
-      const siteJson = { updated: new Date().toISOString(), links: (opts.links ?? []).map((l) => ({ name: l.name, state: l.state, remoteSiteName: l.remote, remoteSiteId: l.remoteId, cost: l.cost ?? 1, lastError: l.error })) };
+      const siteJson = {
+        updated: new Date().toISOString(),
+        links: (opts.links ?? []).map((l) => ({
+          name: l.name,
+          state: l.state,
+          remoteSiteName: l.remote,
+          remoteSiteId: l.remoteId,
+          cost: l.cost ?? 1,
+          lastError: l.error,
+        })),
+      };
       await this.upsert(cluster, `${base}/configmaps`, 'skupper-network-status', {
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -181,7 +226,13 @@ export class Seed {
     for (const c of contexts) {
       const clusterName = typeof c.cluster === 'string' ? c.cluster : `${c.name}-server`;
       if (!clusters.some((x) => x.name === clusterName)) {
-        clusters.push({ name: clusterName, cluster: typeof c.cluster === 'string' ? this.clusterEntries.get(c.cluster) : { server: c.cluster.server, 'insecure-skip-tls-verify': true } });
+        clusters.push({
+          name: clusterName,
+          cluster:
+            typeof c.cluster === 'string'
+              ? this.clusterEntries.get(c.cluster)
+              : { server: c.cluster.server, 'insecure-skip-tls-verify': true },
+        });
       }
       let user: string;
       if (typeof c.cluster !== 'string') {
@@ -205,6 +256,10 @@ export class Seed {
   async cleanup(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     for (const h of this.hangers) h.close();
-    await Promise.all(this.namespaces.map((n) => deleteNamespace(this.admin.get(n.cluster) ?? new Kube(this.kubeconfigPath, n.cluster), n.name).catch(() => undefined)));
+    await Promise.all(
+      this.namespaces.map((n) =>
+        deleteNamespace(this.admin.get(n.cluster) ?? new Kube(this.kubeconfigPath, n.cluster), n.name).catch(() => undefined),
+      ),
+    );
   }
 }

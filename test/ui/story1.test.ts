@@ -15,7 +15,24 @@ import { ensureControlPlane } from '../cluster/controlplane';
 import { Kube } from '../cluster/kube';
 import { createNamespace, deleteNamespace, eventually, tcpExchange, uniqueName } from '../cluster/helpers';
 import { SiteUnderTest } from '../e2e/helpers';
-import { S, clearToasts, fileDialog, openFile, openSkupper, openWorkbench, palette, quickPick, startCodeServer, uiUnavailable, viewRow, waitToast, webview, type Server, type Workbench, walk } from './harness';
+import {
+  S,
+  clearToasts,
+  fileDialog,
+  openFile,
+  openSkupper,
+  openWorkbench,
+  palette,
+  quickPick,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  waitToast,
+  webview,
+  type Server,
+  type Workbench,
+  walk,
+} from './harness';
 
 const skip = uiUnavailable() ?? (process.env.VAN_UI_SKIP_CLUSTER ? 'VAN_UI_SKIP_CLUSTER set' : undefined);
 
@@ -83,7 +100,10 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     server = await startCodeServer({ kubeconfig });
     writeFileSync(join(server.workspace, 'tcp-go-echo.yaml'), ECHO(pubNs));
     // "kubectl apply" of the echo server in the public cluster (the tutorial's step 2.1, done before)
-    const r = await kubePub.post(`/apis/apps/v1/namespaces/${pubNs}/deployments`, { ...(parse(ECHO(pubNs).split('---\n')[1]!) as object), metadata: { name: 'tcp-go-echo', namespace: pubNs, labels: { application: 'tcp-go-echo' } } });
+    const r = await kubePub.post(`/apis/apps/v1/namespaces/${pubNs}/deployments`, {
+      ...(parse(ECHO(pubNs).split('---\n')[1]!) as object),
+      metadata: { name: 'tcp-go-echo', namespace: pubNs, labels: { application: 'tcp-go-echo' } },
+    });
     assert.equal(r.status, 201, r.text);
     pub = new SiteUnderTest(cp.kubeconfigPath, 'public', pubNs);
     priv = new SiteUnderTest(cp.kubeconfigPath, 'private', privNs);
@@ -93,7 +113,10 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
   after(async () => {
     await wb?.close();
     await server?.stop();
-    await Promise.all([kubePub && deleteNamespace(kubePub, pubNs).catch(() => undefined), kubePriv && deleteNamespace(kubePriv, privNs).catch(() => undefined)]);
+    await Promise.all([
+      kubePub && deleteNamespace(kubePub, pubNs).catch(() => undefined),
+      kubePriv && deleteNamespace(kubePriv, privNs).catch(() => undefined),
+    ]);
     console.log('STORY1 TIMES ' + JSON.stringify(times));
   });
 
@@ -125,15 +148,28 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
       await palette(page, 'Skupper: Initialize Site', () => (ctx === 'public' ? shot('palette-init') : Promise.resolve()));
       await quickPick(page, new RegExp(`^${ctx}$`));
       const first = page.locator(S.quickRow).first();
-      await eventually('the ingress question', 30_000, async () => /default \(skupper\.defaultIngress\)/.test(await first.innerText({ timeout: 2000 })));
-      assert.match(await first.innerText(), ingress, 'the setting\'s ingress comes first');
+      await eventually('the ingress question', 30_000, async () =>
+        /default \(skupper\.defaultIngress\)/.test(await first.innerText({ timeout: 2000 })),
+      );
+      assert.match(await first.innerText(), ingress, "the setting's ingress comes first");
       await shot(`init-${ctx}-ingress`);
       await page.keyboard.press('Enter');
       const msg = await waitToast(page, /initialized/, 180_000);
       assert.match(msg, new RegExp(`${ctx}/${ns}`));
     });
-    await viewRow(page, 'Clusters', `site ${ns}`).or(viewRow(page, 'Clusters', ns)).first().waitFor();
-    await eventually(`site row in ${ctx}`, 30_000, async () => (await page.locator('.part.sidebar .monaco-list-row[role="treeitem"]').filter({ hasText: `site ${ns}` }).count()) > 0);
+    await viewRow(page, 'Clusters', `site ${ns}`)
+      .or(viewRow(page, 'Clusters', ns))
+      .first()
+      .waitFor();
+    await eventually(
+      `site row in ${ctx}`,
+      30_000,
+      async () =>
+        (await page
+          .locator('.part.sidebar .monaco-list-row[role="treeitem"]')
+          .filter({ hasText: `site ${ns}` })
+          .count()) > 0,
+    );
     await shot(`init-${ctx}`);
   };
 
@@ -162,10 +198,17 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     const select = await settingDropdown('skupper.defaultIngress');
     assert.equal(await select.inputValue(), 'loadbalancer');
     await select.click();
-    await page.locator('.monaco-select-box-dropdown-container .monaco-list-row').filter({ hasText: /^none$/ }).click();
+    await page
+      .locator('.monaco-select-box-dropdown-container .monaco-list-row')
+      .filter({ hasText: /^none$/ })
+      .click();
     // written to the user's settings.json, where the extension host's configuration comes from
     const file = join(server.dir, 'ud', 'User', 'settings.json');
-    await eventually('skupper.defaultIngress in settings.json', 10_000, async () => JSON.parse(readFileSync(file, 'utf8'))['skupper.defaultIngress'] === 'none');
+    await eventually(
+      'skupper.defaultIngress in settings.json',
+      10_000,
+      async () => JSON.parse(readFileSync(file, 'utf8'))['skupper.defaultIngress'] === 'none',
+    );
     // the editor that made the first change to settings.json may go on showing the old value: look again
     await palette(page, 'View: Close Editor');
     const again = await settingDropdown('skupper.defaultIngress');
@@ -209,7 +252,10 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
       await waitToast(page, /Link \S+ created/, 120_000);
     });
     await timed('link-up-in-tree', async () => {
-      await viewRow(page, 'Links', `${privNs} → ${pubNs}`).filter({ has: page.locator('.label-description', { hasText: /^up/ }) }).first().waitFor({ timeout: 60_000 });
+      await viewRow(page, 'Links', `${privNs} → ${pubNs}`)
+        .filter({ has: page.locator('.label-description', { hasText: /^up/ }) })
+        .first()
+        .waitFor({ timeout: 60_000 });
     });
     await shot('link-up');
   });
@@ -251,7 +297,7 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     await shot('service-both-sites');
   });
 
-  step('9. A line sent to private\'s own tcp-go-echo Service comes back from the echo pod in public', async () => {
+  step("9. A line sent to private's own tcp-go-echo Service comes back from the echo pod in public", async () => {
     // the tutorial's telnet: private's Service (made by its site, its endpoint is private's router)
     const eps = await timed('service-endpoint-in-private', () =>
       eventually('tcp-go-echo Service with a ready endpoint in private', 60_000, async () => {
@@ -260,13 +306,26 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
         return e.length ? { svc, e } : undefined;
       }),
     );
-    assert.deepEqual(eps.svc.spec.ports.map((p: { port: number }) => p.port), [9090]);
+    assert.deepEqual(
+      eps.svc.spec.ports.map((p: { port: number }) => p.port),
+      [9090],
+    );
     const routerPods = await priv.readyPods('application=skupper-router');
-    assert.ok(routerPods.some((p) => p.ip === eps.e[0]!.ip), 'the endpoint is private\'s router pod');
-    const answer = await timed('first-echo', () => eventually('an echo through the VAN', 30_000, () => tcpExchange(eps.e[0]!.ip, eps.e[0]!.port, 'Do what thou wilt shall be the whole of the law.')));
+    assert.ok(
+      routerPods.some((p) => p.ip === eps.e[0]!.ip),
+      "the endpoint is private's router pod",
+    );
+    const answer = await timed('first-echo', () =>
+      eventually('an echo through the VAN', 30_000, () =>
+        tcpExchange(eps.e[0]!.ip, eps.e[0]!.port, 'Do what thou wilt shall be the whole of the law.'),
+      ),
+    );
     assert.match(answer, /^tcp-go-echo-\S+ : DO WHAT THOU WILT SHALL BE THE WHOLE OF THE LAW\.$/);
     const echoPods = await pub.readyPods('application=tcp-go-echo');
-    assert.ok(echoPods.some((p) => answer.startsWith(`${p.name} : `)), `the answer names the echo pod in public: ${answer}`);
+    assert.ok(
+      echoPods.some((p) => answer.startsWith(`${p.name} : `)),
+      `the answer names the echo pod in public: ${answer}`,
+    );
     // the echo runs only in public: private has no pod of it
     assert.deepEqual(await priv.readyPods('application=tcp-go-echo'), []);
   });

@@ -9,7 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLUSTERS, Seed, type KubeconfigContext, type SeedLink } from './seed';
-import { S, openSkupper, openWorkbench, palette, startCodeServer, uiUnavailable, viewRow, webview, type Server, type Workbench } from './harness';
+import {
+  S,
+  openSkupper,
+  openWorkbench,
+  palette,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  webview,
+  type Server,
+  type Workbench,
+} from './harness';
 
 const skip = uiUnavailable();
 const SITES = 50;
@@ -25,16 +36,36 @@ describe('topology at 50 sites', { skip, timeout: 240_000 }, () => {
     const t0 = Date.now();
     seed = await new Seed().init();
     const name = (n: number) => `s${String(n).padStart(2, '0')}`;
-    const sites = Array.from({ length: SITES }, (_, n) => ({ n, name: name(n), cluster: CLUSTERS[n % 3]!, ns: `${seed.run}-${name(n)}`, id: '' }));
+    const sites = Array.from({ length: SITES }, (_, n) => ({
+      n,
+      name: name(n),
+      cluster: CLUSTERS[n % 3]!,
+      ns: `${seed.run}-${name(n)}`,
+      id: '',
+    }));
     await Promise.all(sites.map((s) => seed.namespace(s.cluster, s.ns)));
     await Promise.all(sites.map(async (s) => (s.id = await seed.site(s.cluster, s.ns, s.name))));
     await Promise.all(
       sites.map(async (s) => {
         const n = s.n;
         // a chain across all sites plus a few cross links; every 7th link down
-        const links: SeedLink[] = n > 0 ? [{ name: `to-${n - 1}`, remote: name(n - 1), remoteId: sites[n - 1]!.id, state: n % 7 === 0 ? 'down' : 'up', cost: 1 + (n % 3) }] : [];
+        const links: SeedLink[] =
+          n > 0
+            ? [
+                {
+                  name: `to-${n - 1}`,
+                  remote: name(n - 1),
+                  remoteId: sites[n - 1]!.id,
+                  state: n % 7 === 0 ? 'down' : 'up',
+                  cost: 1 + (n % 3),
+                },
+              ]
+            : [];
         if (n % 10 === 5) links.push({ name: `x-${n}`, remote: 's00', remoteId: sites[0]!.id, state: 'connecting', cost: 5 });
-        await seed.siteState(s.cluster, s.ns, { links, services: n % 4 === 0 ? [{ address: `svc-${n}`, port: 8080, target: `app-${n}` }] : [] });
+        await seed.siteState(s.cluster, s.ns, {
+          links,
+          services: n % 4 === 0 ? [{ address: `svc-${n}`, port: 8080, target: `app-${n}` }] : [],
+        });
       }),
     );
     figures.seed50SitesMs = Date.now() - t0;
@@ -57,7 +88,11 @@ describe('topology at 50 sites', { skip, timeout: 240_000 }, () => {
   it('renders 50 sites grouped by context, with link states', async () => {
     const { page } = wb;
     await openSkupper(page);
-    await page.locator('.statusbar-item').filter({ hasText: /50 sites/ }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.statusbar-item')
+      .filter({ hasText: /50 sites/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     const t0 = Date.now();
     await palette(page, 'Skupper: Show Topology');
     const frame = webview(page);
@@ -75,7 +110,9 @@ describe('topology at 50 sites', { skip, timeout: 240_000 }, () => {
     const frame = page.frames().find((f) => f.url().includes('index.html') && f.parentFrame()?.parentFrame());
     const inner = await findCyFrame(page);
     assert.ok(inner ?? frame, 'webview frame');
-    const pos = await inner!.evaluate(`(() => { const n = window.__cy.nodes('[label = "s23"]')[0]; const p = n.renderedPosition(); const r = document.getElementById('cy').getBoundingClientRect(); return { x: p.x + r.left, y: p.y + r.top }; })()`) as { x: number; y: number };
+    const pos = (await inner!.evaluate(
+      `(() => { const n = window.__cy.nodes('[label = "s23"]')[0]; const p = n.renderedPosition(); const r = document.getElementById('cy').getBoundingClientRect(); return { x: p.x + r.left, y: p.y + r.top }; })()`,
+    )) as { x: number; y: number };
     const box = await page.frameLocator(S.webviewOuter).locator(S.webviewInner).boundingBox();
     await page.mouse.click(box!.x + pos.x, box!.y + pos.y);
     await viewRow(page, 'Clusters', 's23', 3).and(page.locator('.selected')).waitFor({ timeout: 15_000 });
@@ -87,7 +124,9 @@ describe('topology at 50 sites', { skip, timeout: 240_000 }, () => {
     const { page } = wb;
     // drag s07 somewhere else first: the new position must survive the reload
     const cyFrame = (await findCyFrame(page))!;
-    const start = (await cyFrame.evaluate(`(() => { const n = window.__cy.nodes('[label = "s07"]')[0]; const p = n.renderedPosition(); const r = document.getElementById('cy').getBoundingClientRect(); return { x: p.x + r.left, y: p.y + r.top, model: n.position() }; })()`)) as { x: number; y: number; model: { x: number; y: number } };
+    const start = (await cyFrame.evaluate(
+      `(() => { const n = window.__cy.nodes('[label = "s07"]')[0]; const p = n.renderedPosition(); const r = document.getElementById('cy').getBoundingClientRect(); return { x: p.x + r.left, y: p.y + r.top, model: n.position() }; })()`,
+    )) as { x: number; y: number; model: { x: number; y: number } };
     const box = (await page.frameLocator(S.webviewOuter).locator(S.webviewInner).boundingBox())!;
     await page.mouse.move(box.x + start.x, box.y + start.y);
     await page.mouse.down();

@@ -15,7 +15,21 @@ describe('the packaged .vsix', { skip }, () => {
   let wb: Workbench;
 
   before(async () => {
-    const packaged = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--baseContentUrl', 'https://example.invalid/vscode-skupper', '--baseImagesUrl', 'https://example.invalid/vscode-skupper', '--out', VSIX], { cwd: ROOT, encoding: 'utf8' });
+    const packaged = spawnSync(
+      'npx',
+      [
+        'vsce',
+        'package',
+        '--no-dependencies',
+        '--baseContentUrl',
+        'https://example.invalid/vscode-skupper',
+        '--baseImagesUrl',
+        'https://example.invalid/vscode-skupper',
+        '--out',
+        VSIX,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(packaged.status, 0, packaged.stderr + packaged.stdout);
     server = await startCodeServer({ kubeconfig: join(ROOT, 'does-not-exist.kubeconfig') });
   });
@@ -28,8 +42,12 @@ describe('the packaged .vsix', { skip }, () => {
   it('is small and holds what the extension needs and nothing of the sources', () => {
     const listed = spawnSync('npx', ['vsce', 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(listed.status, 0, listed.stderr);
-    const files = listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    for (const needed of ['package.json', 'dist/extension.js', 'dist/router.js', 'dist/media/topology.js', 'media/skupper.svg']) assert.ok(files.includes(needed), `missing ${needed}`);
+    const files = listed.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    for (const needed of ['package.json', 'dist/extension.js', 'dist/router.js', 'dist/media/topology.js', 'media/skupper.svg'])
+      assert.ok(files.includes(needed), `missing ${needed}`);
     assert.ok(!files.some((f) => f.startsWith('src/') || f.endsWith('.ts') || f.endsWith('.map')), `sources packaged: ${files.join(', ')}`);
     const size = statSync(VSIX).size;
     console.log(`FIGURES ${JSON.stringify({ vsixBytes: size, vsixFiles: files.length })}`);
@@ -37,7 +55,11 @@ describe('the packaged .vsix', { skip }, () => {
   });
 
   it('installs into code-server and the Skupper container appears with its views', async () => {
-    const installed = spawnSync(CS_BIN, ['--extensions-dir', join(server.dir, 'ext'), '--user-data-dir', join(server.dir, 'ud'), '--install-extension', VSIX], { encoding: 'utf8' });
+    const installed = spawnSync(
+      CS_BIN,
+      ['--extensions-dir', join(server.dir, 'ext'), '--user-data-dir', join(server.dir, 'ud'), '--install-extension', VSIX],
+      { encoding: 'utf8' },
+    );
     assert.equal(installed.status, 0, installed.stderr + installed.stdout);
     assert.match(installed.stdout, /successfully installed/);
     assert.ok(existsSync(join(server.dir, 'ext', 'vscode-skupper.vscode-skupper-0.1.0', 'dist', 'router.js')));
@@ -50,7 +72,10 @@ describe('the packaged .vsix', { skip }, () => {
     }
     // Activated: the Clusters view answers (here with its no-kubeconfig welcome), not the placeholder.
     await wb.page.getByText('There is no data provider').first().waitFor({ state: 'hidden', timeout: 60_000 });
-    await wb.page.locator('.part.sidebar .welcome-view-content', { hasText: /kubeconfig/i }).first().waitFor({ timeout: 30_000 });
+    await wb.page
+      .locator('.part.sidebar .welcome-view-content', { hasText: /kubeconfig/i })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await wb.shot('00-vsix-installed');
   });
 });

@@ -14,7 +14,24 @@ import { initSite } from '../../src/core/site/kube';
 import { ensureControlPlane } from '../cluster/controlplane';
 import { createNamespace, deleteNamespace, eventually, uniqueName } from '../cluster/helpers';
 import { Kube } from '../cluster/kube';
-import { S, clearToasts, commandRuns, contextMenu, openQuickInput, setPaneExpanded, openSkupper, openWorkbench, startCodeServer, uiUnavailable, viewRow, waitToast, type QuickInputState, type Server, type Workbench, walk } from './harness';
+import {
+  S,
+  clearToasts,
+  commandRuns,
+  contextMenu,
+  openQuickInput,
+  setPaneExpanded,
+  openSkupper,
+  openWorkbench,
+  startCodeServer,
+  uiUnavailable,
+  viewRow,
+  waitToast,
+  type QuickInputState,
+  type Server,
+  type Workbench,
+  walk,
+} from './harness';
 
 /** Polls fn until it returns something truthy, or undefined once timeoutMs has passed. */
 async function until<T>(timeoutMs: number, fn: () => Promise<T | undefined | false>): Promise<T | undefined> {
@@ -89,18 +106,41 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
     );
     rows.sort((a, b) => a.index - b.index);
     const start = rows.findIndex((r) => r.level === 3 && r.label === ns);
-    const found = start < 0 ? undefined : rows.slice(start + 1).find((r, i, rest) => !rest.slice(0, i + 1).some((x) => x.level <= 3) && r.level === level && r.label === label && (!description || description.test(r.description)));
+    const found =
+      start < 0
+        ? undefined
+        : rows
+            .slice(start + 1)
+            .find(
+              (r, i, rest) =>
+                !rest.slice(0, i + 1).some((x) => x.level <= 3) &&
+                r.level === level &&
+                r.label === label &&
+                (!description || description.test(r.description)),
+            );
     if (!found) {
       // the list is virtualised and other tests' sites may share the context: scroll on and look again
-      await wb.page.locator('.part.sidebar .pane').filter({ has: wb.page.locator('.pane-header', { hasText: /^\s*Clusters/i }) }).locator('.monaco-list').first().hover();
+      await wb.page
+        .locator('.part.sidebar .pane')
+        .filter({ has: wb.page.locator('.pane-header', { hasText: /^\s*Clusters/i }) })
+        .locator('.monaco-list')
+        .first()
+        .hover();
       await wb.page.mouse.wheel(0, start < 0 ? 300 : 150);
       return undefined;
     }
     const row = viewRow(wb.page, 'Clusters', label, level).and(wb.page.locator(`[data-index="${found.index}"]`));
-    if (!(await row.scrollIntoViewIfNeeded({ timeout: 2000 }).then(() => true, () => false))) return undefined;
+    if (
+      !(await row.scrollIntoViewIfNeeded({ timeout: 2000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return undefined;
     return { row, description: found.description, expanded: found.expanded };
   };
-  const find = (what: string, level: number, label: string, description?: RegExp, timeout = 30_000) => eventually(what, timeout, () => rowUnderSite(level, label, description));
+  const find = (what: string, level: number, label: string, description?: RegExp, timeout = 30_000) =>
+    eventually(what, timeout, () => rowUnderSite(level, label, description));
   // rows move as the tree re-renders (other sites come and go): find and act together, again on a miss
   const onRow = (what: string, level: number, label: string, description: RegExp | undefined, action: (row: Locator) => Promise<unknown>) =>
     eventually(what, 30_000, async () => {
@@ -122,23 +162,28 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
   // command with no item, and the command then asks which context: that attempt is cancelled and retried.
   const retries: string[] = [];
   const onWorkload = (description: RegExp, item: string, command: string, ranOnItem: (q: QuickInputState) => boolean) =>
-    contextMenu(wb.page, async () => (await find('tcp-go-echo under Workloads', 5, 'tcp-go-echo', description, 15_000).catch(() => undefined))?.row, item, {
-      onRetry: (why) => retries.push(`${item}: ${why}`),
-      verify: () => {
-        const run = commandRuns(server, command);
-        return async () => {
-          if (!(await until(10_000, async () => run.started()))) return `${command} did not start`;
-          // it ends (Unexpose asks nothing) or asks something (Expose asks for the port)
-          const asked = await until(30_000, async () => (run.done() || run.failed() ? 'ended' : await openQuickInput(wb.page)));
-          if (run.failed()) throw new Error(`${command} failed:\n${run.log()}`);
-          if (asked === 'ended' || (asked && ranOnItem(asked))) return undefined;
-          if (!asked) throw new Error(`${command} neither ended nor asked anything within 30 s:\n${run.log()}`);
-          await wb.page.keyboard.press('Escape');
-          await until(10_000, async () => run.cancelled());
-          return `${command} ran without its tree item (asked "${asked.placeholder || asked.prompt}")`;
-        };
+    contextMenu(
+      wb.page,
+      async () => (await find('tcp-go-echo under Workloads', 5, 'tcp-go-echo', description, 15_000).catch(() => undefined))?.row,
+      item,
+      {
+        onRetry: (why) => retries.push(`${item}: ${why}`),
+        verify: () => {
+          const run = commandRuns(server, command);
+          return async () => {
+            if (!(await until(10_000, async () => run.started()))) return `${command} did not start`;
+            // it ends (Unexpose asks nothing) or asks something (Expose asks for the port)
+            const asked = await until(30_000, async () => (run.done() || run.failed() ? 'ended' : await openQuickInput(wb.page)));
+            if (run.failed()) throw new Error(`${command} failed:\n${run.log()}`);
+            if (asked === 'ended' || (asked && ranOnItem(asked))) return undefined;
+            if (!asked) throw new Error(`${command} neither ended nor asked anything within 30 s:\n${run.log()}`);
+            await wb.page.keyboard.press('Escape');
+            await until(10_000, async () => run.cancelled());
+            return `${command} ran without its tree item (asked "${asked.placeholder || asked.prompt}")`;
+          };
+        },
       },
-    });
+    );
   const askedForContext = (q: QuickInputState) => /context/i.test(`${q.placeholder} ${q.prompt}`);
 
   step('1. the site has a Workloads folder; expanding it lists tcp-go-echo with its port', async () => {
@@ -148,7 +193,7 @@ describe('Workloads in the Clusters tree: expose a Deployment from its node', { 
     await setPaneExpanded(page, 'Links', false);
     await setPaneExpanded(page, 'Services', false);
     await viewRow(page, 'Clusters', ns, 3).waitFor({ timeout: 60_000 });
-    await onRow('our site\'s Workloads folder, opened', 4, 'Workloads', undefined, async (row) => {
+    await onRow("our site's Workloads folder, opened", 4, 'Workloads', undefined, async (row) => {
       assert.equal(await row.getAttribute('aria-expanded', { timeout: 3000 }), 'false', 'read only when opened');
       await row.click({ timeout: 3000 });
     });

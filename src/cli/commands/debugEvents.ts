@@ -9,7 +9,11 @@ import { readLocalPublished, readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
 
-const eventsTable = (events: SiteEvent[]) => table(['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message]));
+const eventsTable = (events: SiteEvent[]) =>
+  table(
+    ['TIME', 'TYPE', 'REASON', 'COUNT', 'MESSAGE'],
+    events.map((e) => [e.time, e.type, e.reason, String(e.count), e.message]),
+  );
 
 export const debugEventsCommand: CliCommand = {
   path: ['debug', 'events'],
@@ -22,14 +26,14 @@ export const debugEventsCommand: CliCommand = {
     if (target.platform === 'local') {
       if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}`);
       const events = parseEvents(JSON.stringify(readLocalPublished(target.dir)?.events ?? []));
-      report(io, globals, events, () => (events.length === 0 ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})` : eventsTable(events)));
+      report(io, globals, events, () =>
+        events.length === 0
+          ? `No events yet (is the router of ${target.name} running? van site start --site-name ${target.name})`
+          : eventsTable(events),
+      );
       return;
     }
     const events = await readSiteEvents(serviceApiFor(globals));
-    report(io, globals, events, () =>
-      events.length === 0
-        ? 'No events yet.'
-        : eventsTable(events),
-    );
+    report(io, globals, events, () => (events.length === 0 ? 'No events yet.' : eventsTable(events)));
   },
 };

@@ -23,7 +23,8 @@ function exposeLocal(args: ParsedArgs, globals: GlobalOptions, io: CliIO, host: 
 
 export const exposeCommand: CliCommand = {
   path: ['expose'],
-  usage: 'expose deployment|statefulset|service/NAME --port P [--target-port T] [--protocol tcp|http|http2] [--address A]  |  expose host/HOST --address A --port P [--site-name N]',
+  usage:
+    'expose deployment|statefulset|service/NAME --port P [--target-port T] [--protocol tcp|http|http2] [--address A]  |  expose host/HOST --address A --port P [--site-name N]',
   summary: 'make a workload (or, on a laptop site, a port of this machine) reachable from every linked site',
   available: true,
   flags: {
@@ -41,7 +42,8 @@ export const exposeCommand: CliCommand = {
     }
     const { kind, name, rest } = parseWorkload(args.positionals);
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    if (siteTarget(args, globals).platform === 'local') throw new UsageError(`a laptop site exposes ports of this machine: \`van expose host/127.0.0.1 --address ${name} --port P\``);
+    if (siteTarget(args, globals).platform === 'local')
+      throw new UsageError(`a laptop site exposes ports of this machine: \`van expose host/127.0.0.1 --address ${name} --port P\``);
     const api = serviceApiFor(globals);
     const def = await expose(api, {
       kind,

@@ -8,7 +8,8 @@ import { platformFlags, siteTarget } from './siteTarget';
 
 function laptopSite(args: ParsedArgs, globals: GlobalOptions): { name: string; dir: string } {
   const target = siteTarget(args, globals, 'local');
-  if (target.platform !== 'local') throw new UsageError('forward is for laptop sites (a cluster site makes a Service for every network service by itself)');
+  if (target.platform !== 'local')
+    throw new UsageError('forward is for laptop sites (a cluster site makes a Service for every network service by itself)');
   return target;
 }
 
@@ -29,7 +30,12 @@ export const forwardCommand: CliCommand = {
     const port = Number(portText);
     if (!Number.isInteger(port)) throw new UsageError(`PORT must be a number (got "${portText}")`);
     const site = laptopSite(args, globals);
-    const f = await forwardService(site.dir, { address, port, host: args.flags.host as string | undefined, servicePort: args.flags['service-port'] as number | undefined });
+    const f = await forwardService(site.dir, {
+      address,
+      port,
+      host: args.flags.host as string | undefined,
+      servicePort: args.flags['service-port'] as number | undefined,
+    });
     report(io, globals, f, () => `${f.address} is reachable at ${f.host}:${f.port} on this machine (local site ${site.name})`);
   },
 };

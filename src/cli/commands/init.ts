@@ -25,11 +25,22 @@ export const initCommand: CliCommand = {
   available: true,
   flags: {
     ...platformFlags,
-    ingress: { type: 'string', choices: ['loadbalancer', 'nodeport', 'none'], description: 'how other sites reach this one: loadbalancer (default on Kubernetes), nodeport, or none (outgoing links only; default for local sites)' },
-    'ingress-host': { type: 'string', description: 'host name or IP other sites use (added to the server certificate; nodeport, or the local site\'s listen address)' },
+    ingress: {
+      type: 'string',
+      choices: ['loadbalancer', 'nodeport', 'none'],
+      description:
+        'how other sites reach this one: loadbalancer (default on Kubernetes), nodeport, or none (outgoing links only; default for local sites)',
+    },
+    'ingress-host': {
+      type: 'string',
+      description: "host name or IP other sites use (added to the server certificate; nodeport, or the local site's listen address)",
+    },
     'router-mode': { type: 'string', choices: ['interior', 'edge'], description: 'interior (default) or edge (no incoming links)' },
     routers: { type: 'number', description: 'router replicas (default 1)' },
-    'router-image': { type: 'string', description: 'image of the router pod (default node:20-alpine); pin it by digest: IMAGE@sha256:DIGEST' },
+    'router-image': {
+      type: 'string',
+      description: 'image of the router pod (default node:20-alpine); pin it by digest: IMAGE@sha256:DIGEST',
+    },
     labels: { type: 'string', multiple: true, description: 'KEY=VALUE label on every object of the site (repeatable)' },
     annotations: { type: 'string', multiple: true, description: 'KEY=VALUE annotation on every object of the site (repeatable)' },
     update: { type: 'boolean', description: 're-apply the objects of an existing site (keeps its id and CA)' },
@@ -43,18 +54,29 @@ export const initCommand: CliCommand = {
     const timeoutMs = ((args.flags.timeout as number | undefined) ?? 120) * 1000;
     const progress = (line: string) => io.err(line);
     if (target.platform === 'local') {
-      const { dir, site } = await initLocalSite({ siteName: target.name, ingress, routerMode, host: args.flags['ingress-host'] as string | undefined });
+      const { dir, site } = await initLocalSite({
+        siteName: target.name,
+        ingress,
+        routerMode,
+        host: args.flags['ingress-host'] as string | undefined,
+      });
       progress(`local site ${site.name} (id ${site.id}) in ${dir}; starting its router…`);
       const started = args.flags.wait === false ? undefined : await startLocalSite(dir, { timeoutMs });
-      report(io, globals, { platform: 'local', site: { name: site.name, id: site.id, mode: site.mode }, dir, pid: started?.pid ?? null, ports: site.ports }, () =>
-        `Skupper is now installed on this machine as local site '${site.name}'.  Use 'van status --site-name ${site.name}' to get more information.`);
+      report(
+        io,
+        globals,
+        { platform: 'local', site: { name: site.name, id: site.id, mode: site.mode }, dir, pid: started?.pid ?? null, ports: site.ports },
+        () =>
+          `Skupper is now installed on this machine as local site '${site.name}'.  Use 'van status --site-name ${site.name}' to get more information.`,
+      );
       return;
     }
     const routers = args.flags.routers as number | undefined;
     const image = args.flags['router-image'] as string | undefined;
     const imageProblem = image === undefined ? undefined : imageReferenceProblem(image);
     if (imageProblem) throw new UsageError(`--router-image: ${imageProblem}`);
-    if (routers !== undefined && (!Number.isInteger(routers) || routers < 1 || routers > 16)) throw new UsageError('--routers must be an integer from 1 to 16');
+    if (routers !== undefined && (!Number.isInteger(routers) || routers < 1 || routers > 16))
+      throw new UsageError('--routers must be an integer from 1 to 16');
     const client = target.client();
     const result = await initSite(client, {
       namespace: client.namespace,
@@ -72,14 +94,19 @@ export const initCommand: CliCommand = {
       readyTimeoutMs: timeoutMs,
       progress,
     });
-    report(io, globals, {
-      platform: 'kubernetes',
-      namespace: client.namespace,
-      site: { name: result.site.name, id: result.site.id, mode: result.site.routerMode },
-      ready: result.ready,
-      ingressAddress: result.ingressAddress ?? null,
-      created: result.created,
-      elapsedMs: result.elapsedMs,
-    }, () => `Skupper is now installed in namespace '${client.namespace}'.  Use 'van status' to get more information.`);
+    report(
+      io,
+      globals,
+      {
+        platform: 'kubernetes',
+        namespace: client.namespace,
+        site: { name: result.site.name, id: result.site.id, mode: result.site.routerMode },
+        ready: result.ready,
+        ingressAddress: result.ingressAddress ?? null,
+        created: result.created,
+        elapsedMs: result.elapsedMs,
+      },
+      () => `Skupper is now installed in namespace '${client.namespace}'.  Use 'van status' to get more information.`,
+    );
   },
 };

@@ -7,9 +7,32 @@ import { readLocalPublished, readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
 
-interface Site { id: string; name: string; namespace?: string; platform?: string; routers?: { id: string }[]; lastSeen?: string }
-interface Link { name: string; fromSiteId: string; toSiteId?: string; toSiteName?: string; state: string; cost?: number; error?: string }
-interface Service { address: string; protocol: string; ports: number[]; exposedIn?: string[]; consumedIn?: string[]; flows?: number; bytes?: number }
+interface Site {
+  id: string;
+  name: string;
+  namespace?: string;
+  platform?: string;
+  routers?: { id: string }[];
+  lastSeen?: string;
+}
+interface Link {
+  name: string;
+  fromSiteId: string;
+  toSiteId?: string;
+  toSiteName?: string;
+  state: string;
+  cost?: number;
+  error?: string;
+}
+interface Service {
+  address: string;
+  protocol: string;
+  ports: number[];
+  exposedIn?: string[];
+  consumedIn?: string[];
+  flows?: number;
+  bytes?: number;
+}
 
 export const networkStatusCommand: CliCommand = {
   path: ['network', 'status'],
@@ -23,12 +46,18 @@ export const networkStatusCommand: CliCommand = {
     if (target.platform === 'local') {
       if (!readLocalSite(target.dir)) throw new UserError(`no local site ${target.name}`);
       network = readLocalPublished(target.dir)?.network as typeof network;
-      if (!network) throw new UserError(`local site ${target.name} has not published its network status yet: is its router running? (van site start --site-name ${target.name})`);
+      if (!network)
+        throw new UserError(
+          `local site ${target.name} has not published its network status yet: is its router running? (van site start --site-name ${target.name})`,
+        );
     } else {
       const api = serviceApiFor(globals);
       await readServicesConfigMap(api); // "no site here"
       network = await readNetworkJson(api);
-      if (!network) throw new UserError(`the site in namespace ${api.namespace} has not published its network status yet: is its router running? (van status)`);
+      if (!network)
+        throw new UserError(
+          `the site in namespace ${api.namespace} has not published its network status yet: is its router running? (van status)`,
+        );
     }
     const sites = (network.sites ?? []) as Site[];
     const links = (network.links ?? []) as Link[];
@@ -36,12 +65,36 @@ export const networkStatusCommand: CliCommand = {
     report(io, globals, network, () => {
       const name = (id: string | undefined) => (id ? (sites.find((s) => s.id === id)?.name ?? id) : '?');
       const parts = [`Network status (published ${network.updated ?? 'never'})`, '', `Sites (${sites.length}):`];
-      parts.push(table(['NAME', 'NAMESPACE', 'PLATFORM', 'ID', 'ROUTERS'], sites.map((s) => [s.name, s.namespace ?? '', s.platform ?? '', s.id, String(s.routers?.length ?? '')])));
+      parts.push(
+        table(
+          ['NAME', 'NAMESPACE', 'PLATFORM', 'ID', 'ROUTERS'],
+          sites.map((s) => [s.name, s.namespace ?? '', s.platform ?? '', s.id, String(s.routers?.length ?? '')]),
+        ),
+      );
       parts.push('', `Links (${links.length}):`);
-      if (links.length) parts.push(table(['FROM', 'TO', 'NAME', 'STATE', 'COST', 'ERROR'], links.map((l) => [name(l.fromSiteId), l.toSiteName ?? name(l.toSiteId), l.name, l.state, String(l.cost ?? ''), l.error ?? ''])));
+      if (links.length)
+        parts.push(
+          table(
+            ['FROM', 'TO', 'NAME', 'STATE', 'COST', 'ERROR'],
+            links.map((l) => [name(l.fromSiteId), l.toSiteName ?? name(l.toSiteId), l.name, l.state, String(l.cost ?? ''), l.error ?? '']),
+          ),
+        );
       parts.push('', `Services (${services.length}):`);
       if (services.length) {
-        parts.push(table(['ADDRESS', 'PROTOCOL', 'PORTS', 'EXPOSED IN', 'CONSUMED IN', 'FLOWS', 'BYTES'], services.map((s) => [s.address, s.protocol, s.ports.join(','), (s.exposedIn ?? []).map(name).join(', '), (s.consumedIn ?? []).map(name).join(', '), String(s.flows ?? 0), String(s.bytes ?? 0)])));
+        parts.push(
+          table(
+            ['ADDRESS', 'PROTOCOL', 'PORTS', 'EXPOSED IN', 'CONSUMED IN', 'FLOWS', 'BYTES'],
+            services.map((s) => [
+              s.address,
+              s.protocol,
+              s.ports.join(','),
+              (s.exposedIn ?? []).map(name).join(', '),
+              (s.consumedIn ?? []).map(name).join(', '),
+              String(s.flows ?? 0),
+              String(s.bytes ?? 0),
+            ]),
+          ),
+        );
       }
       return parts.join('\n');
     });

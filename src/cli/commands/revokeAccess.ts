@@ -6,13 +6,16 @@ import { linkSiteFor, siteFlags } from './linkSite';
 export const revokeAccessCommand: CliCommand = {
   path: ['revoke-access'],
   usage: 'revoke-access',
-  summary: 'new site CA: every link made with this site\'s tokens drops',
+  summary: "new site CA: every link made with this site's tokens drops",
   available: true,
   flags: { ...siteFlags },
   async run(args, globals, io) {
     const site = linkSiteFor(args, globals);
     const self = await site.identity();
     const { records } = await site.rotateCA();
-    io.out(`Site ${self.name}: new CA and server certificate; ${records} unredeemed claim${records === 1 ? '' : 's'} deleted. Links made with earlier tokens drop within seconds; create new tokens to link again.`);
+    io.out(
+      `Site ${self.name}: new CA and server certificate; ${records} unredeemed claim${records === 1 ? '' : 's'} deleted. ` +
+        `Links made with earlier tokens drop within seconds; create new tokens to link again.`,
+    );
   },
 };

@@ -8,13 +8,16 @@ import { KubeClient } from '../../core/kube/client';
 import { listLocalSites, localSiteDir } from '../../core/site/local';
 
 export const platformFlags: FlagSpecs = {
-  platform: { type: 'string', choices: ['kubernetes', 'local'], description: 'kubernetes (the context\'s namespace) or local (this machine); local is picked by itself when --site-name names a local site and no --context/--namespace is given' },
-  'site-name': { type: 'string', description: 'the site\'s name (default: the namespace name; required for local sites)' },
+  platform: {
+    type: 'string',
+    choices: ['kubernetes', 'local'],
+    description:
+      "kubernetes (the context's namespace) or local (this machine); local is picked by itself when --site-name names a local site and no --context/--namespace is given",
+  },
+  'site-name': { type: 'string', description: "the site's name (default: the namespace name; required for local sites)" },
 };
 
-export type SiteTarget =
-  | { platform: 'kubernetes'; client: () => KubeClient }
-  | { platform: 'local'; name: string; dir: string };
+export type SiteTarget = { platform: 'kubernetes'; client: () => KubeClient } | { platform: 'local'; name: string; dir: string };
 
 export function siteTarget(args: ParsedArgs, globals: GlobalOptions, defaultPlatform?: 'local'): SiteTarget {
   const siteName = args.flags['site-name'] as string | undefined;
@@ -25,13 +28,24 @@ export function siteTarget(args: ParsedArgs, globals: GlobalOptions, defaultPlat
     if (!siteName) {
       const sites = listLocalSites();
       if (sites.length === 1) return { platform, name: sites[0], dir: localSiteDir(sites[0]) };
-      throw new UsageError(`name the local site with --site-name${sites.length ? ` (local sites: ${sites.join(', ')})` : ' (there is none on this machine yet: `van init --platform local --site-name NAME` makes one)'}`);
+      throw new UsageError(
+        'name the local site with --site-name' +
+          (sites.length
+            ? ` (local sites: ${sites.join(', ')})`
+            : ' (there is none on this machine yet: `van init --platform local --site-name NAME` makes one)'),
+      );
     }
     return { platform, name: siteName, dir: localSiteDir(siteName) };
   }
   return {
     platform,
-    client: () => KubeClient.forContext({ kubeconfig: globals.kubeconfig, context: globals.context, namespace: globals.namespace, timeoutMs: timeoutFromEnv() }),
+    client: () =>
+      KubeClient.forContext({
+        kubeconfig: globals.kubeconfig,
+        context: globals.context,
+        namespace: globals.namespace,
+        timeoutMs: timeoutFromEnv(),
+      }),
   };
 }
 

@@ -12,7 +12,8 @@ function plural(n: number, one: string, many: string): string {
 export function statusText(s: SiteStatus, where: string): string {
   if (!s.enabled || !s.site) return `Skupper is not enabled in ${where}`;
   const links = s.links === 0 ? 'It has no links to other sites.' : `It has ${plural(s.links, 'link', 'links')} to other sites.`;
-  const services = s.services === 0 ? 'It has no exposed services.' : `It has ${plural(s.services, 'exposed service', 'exposed services')}.`;
+  const services =
+    s.services === 0 ? 'It has no exposed services.' : `It has ${plural(s.services, 'exposed service', 'exposed services')}.`;
   const lines = [
     `Skupper is enabled for ${where} with site name "${s.site.name}" in ${s.site.mode} mode. ${links} ${services}`,
     `Site id:  ${s.site.id}`,

@@ -15,8 +15,12 @@ export const tokenCreateCommand: CliCommand = {
   flags: {
     expiry: { type: 'string', description: 'how long a claim token can be redeemed (default 15m)' },
     uses: { type: 'number', description: 'how many times a claim token can be redeemed (default 1)' },
-    'token-type': { type: 'string', choices: ['claim', 'cert'], description: 'claim (default): redeemed once for a certificate; cert: the certificate itself' },
-    name: { type: 'string', description: 'the token\'s name (a new random one by default)' },
+    'token-type': {
+      type: 'string',
+      choices: ['claim', 'cert'],
+      description: 'claim (default): redeemed once for a certificate; cert: the certificate itself',
+    },
+    name: { type: 'string', description: "the token's name (a new random one by default)" },
     ...siteFlags,
   },
   async run(args, globals, io) {
@@ -42,14 +46,24 @@ export const tokenCreateCommand: CliCommand = {
     } catch (e) {
       // A claim nobody holds the password of is only clutter (and counts in revoke-access): remove it.
       if (type === 'claim') {
-        const removed = await site.claims().delete(created.secret.metadata.name).catch(() => false);
-        throw new UserError(`${(e as Error).message}; ${removed ? 'the claim was deleted, run the command again with another FILE' : `claim ${created.secret.metadata.name} could not be deleted: nobody has its password, and it ${describeExpiry(created.expires!)}`}`);
+        const removed = await site
+          .claims()
+          .delete(created.secret.metadata.name)
+          .catch(() => false);
+        throw new UserError(
+          `${(e as Error).message}; ` +
+            (removed
+              ? 'the claim was deleted, run the command again with another FILE'
+              : `claim ${created.secret.metadata.name} could not be deleted: ` +
+                `nobody has its password, and it ${describeExpiry(created.expires!)}`),
+        );
       }
       throw e;
     }
-    const detail = type === 'claim'
-      ? `claim ${created.secret.metadata.name}, ${uses} use${uses === 1 ? '' : 's'}, ${describeExpiry(created.expires!)}`
-      : 'client certificate, valid until revoke-access';
+    const detail =
+      type === 'claim'
+        ? `claim ${created.secret.metadata.name}, ${uses} use${uses === 1 ? '' : 's'}, ${describeExpiry(created.expires!)}`
+        : 'client certificate, valid until revoke-access';
     io.out(`Token written to ${file} (${detail}): run "van link create ${file}" at the other site.`);
   },
 };

@@ -9,14 +9,16 @@ export function readTokenFile(file: string): string {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read the token file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+    throw new UserError(
+      `cannot read the token file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`,
+    );
   }
 }
 
 export const tokenInspectCommand: CliCommand = {
   path: ['token', 'inspect'],
   usage: 'token inspect FILE',
-  summary: 'show a token\'s type, issuer, expiry, uses and endpoint',
+  summary: "show a token's type, issuer, expiry, uses and endpoint",
   available: true,
   flags: {},
   async run(args, globals, io) {

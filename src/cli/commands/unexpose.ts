@@ -24,12 +24,22 @@ export const unexposeCommand: CliCommand = {
       const target = siteTarget(args, globals, 'local');
       if (target.platform !== 'local') throw new UsageError('host targets are for laptop sites: add --platform local --site-name N');
       const removed = unexposeHost(target.dir, { host: host.host, address: args.flags.address as string | undefined });
-      report(io, globals, removed.map((d) => d.address), () => `host ${host.host} unexposed from local site ${target.name} (${removed.map((d) => d.address).join(', ')})`);
+      report(
+        io,
+        globals,
+        removed.map((d) => d.address),
+        () => `host ${host.host} unexposed from local site ${target.name} (${removed.map((d) => d.address).join(', ')})`,
+      );
       return;
     }
     const { kind, name, rest } = parseWorkload(args.positionals);
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
     const removed = await unexpose(serviceApiFor(globals), { kind, name, address: args.flags.address as string | undefined });
-    report(io, globals, removed.map((d) => d.address), () => `${kind} ${name} unexposed (${removed.map((d) => d.address).join(', ')})`);
+    report(
+      io,
+      globals,
+      removed.map((d) => d.address),
+      () => `${kind} ${name} unexposed (${removed.map((d) => d.address).join(', ')})`,
+    );
   },
 };

@@ -12,7 +12,15 @@ import type { KubeClient } from '../kube/client';
 import type { RouterApi } from '../router/api';
 import type { RouterConfig } from '../router/config';
 import { EventLog, type EventType, type SiteEvent } from './events';
-import { type AgentSite, type LinkSpec, NO_SERVICES, type ServicesConfig, buildRouterConfig, linkProblem, linkTlsFiles } from './routerConfig';
+import {
+  type AgentSite,
+  type LinkSpec,
+  NO_SERVICES,
+  type ServicesConfig,
+  buildRouterConfig,
+  linkProblem,
+  linkTlsFiles,
+} from './routerConfig';
 import type { SiteStore, StoredSite } from './store';
 
 export type RouterFactory = (config: RouterConfig) => Promise<RouterApi>;
@@ -120,7 +128,10 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
   }
 
   private log(line: string, fields?: Record<string, unknown>): void {
-    (this.o.log ?? ((l, f) => process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'agent', msg: l, ...f })}\n`)))(line, fields);
+    (
+      this.o.log ??
+      ((l, f) => process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'agent', msg: l, ...f })}\n`))
+    )(line, fields);
   }
 
   private agentSite(site: StoredSite): AgentSite {
@@ -137,7 +148,11 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
     this.config = buildRouterConfig(this.agentSite(site), this.links, this.services, this.tlsDir);
     this.router = await this.o.startRouter(this.config);
     this.lastApplied = JSON.stringify(this.config);
-    this.events.record('Normal', 'RouterStarted', `router ${this.config.id} of site ${site.name} started (${site.mode}, ${this.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(', ')})`);
+    this.events.record(
+      'Normal',
+      'RouterStarted',
+      `router ${this.config.id} of site ${site.name} started (${site.mode}, ${this.config.listeners.map((l) => `${l.name} ${l.host}:${l.port}`).join(', ')})`,
+    );
     for (const module of this.modules) {
       try {
         await module.start(this.context());
@@ -176,7 +191,12 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
       events: this.events,
       listenHost: this.o.site.listenHost,
       localHost: this.o.site.localHost,
-      reservedPorts: [...c.listeners.map((l) => l.port), this.o.health.port, ...(this.o.status ? [this.o.status.port] : []), ...(c.management ? [c.management.port] : [])],
+      reservedPorts: [
+        ...c.listeners.map((l) => l.port),
+        this.o.health.port,
+        ...(this.o.status ? [this.o.status.port] : []),
+        ...(c.management ? [c.management.port] : []),
+      ],
       applyServices: (services) => this.applyServices(services),
       kube: this.o.kube,
       serverTls: this.o.site.serverTls,
@@ -241,8 +261,11 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
         if (text === this.lastApplied) return;
         const before = new Set(this.config?.connectors.map((c) => c.name));
         await this.router.applyConfig(next);
-        for (const c of next.connectors) if (!before.has(c.name)) this.events.record('Normal', 'LinkConfigured', `link ${c.name} to ${c.host}:${c.port} (cost ${c.cost ?? 1})`);
-        for (const name of before) if (!next.connectors.some((c) => c.name === name)) this.events.record('Normal', 'LinkRemoved', `link ${name} removed`);
+        for (const c of next.connectors)
+          if (!before.has(c.name))
+            this.events.record('Normal', 'LinkConfigured', `link ${c.name} to ${c.host}:${c.port} (cost ${c.cost ?? 1})`);
+        for (const name of before)
+          if (!next.connectors.some((c) => c.name === name)) this.events.record('Normal', 'LinkRemoved', `link ${name} removed`);
         this.config = next;
         this.lastApplied = text;
         this.lastError = undefined;
@@ -298,24 +321,26 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
 
   /** The probes' listener (pod IP) answers /healthz and /readyz; /status only on the status listener. */
   private async serveHealth(): Promise<void> {
-    const handler = (withStatus: boolean) => createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      const send = (code: number, body: string, type = 'text/plain') => {
-        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
-        res.end(body);
-      };
-      if (path === '/healthz') return send(200, 'ok\n');
-      if (path === '/readyz') {
-        const why = this.notReadyReason();
-        return why === undefined ? send(200, 'ready\n') : send(503, `not ready${why ? `: ${why}` : ''}\n`);
-      }
-      if (withStatus && path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
-      send(404, 'not found\n');
-    });
-    const listen = (server: Server, at: { host: string; port: number }) => new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(at.port, at.host, () => resolve());
-    });
+    const handler = (withStatus: boolean) =>
+      createServer((req, res) => {
+        const path = (req.url ?? '/').split('?')[0];
+        const send = (code: number, body: string, type = 'text/plain') => {
+          res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+          res.end(body);
+        };
+        if (path === '/healthz') return send(200, 'ok\n');
+        if (path === '/readyz') {
+          const why = this.notReadyReason();
+          return why === undefined ? send(200, 'ready\n') : send(503, `not ready${why ? `: ${why}` : ''}\n`);
+        }
+        if (withStatus && path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
+        send(404, 'not found\n');
+      });
+    const listen = (server: Server, at: { host: string; port: number }) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(at.port, at.host, () => resolve());
+      });
     this.server = handler(false);
     await listen(this.server, this.o.health);
     if (this.o.status) {

@@ -61,10 +61,21 @@ export function parseEvents(text: string | undefined): SiteEvent[] {
   if (!text) return [];
   try {
     const value = JSON.parse(text) as unknown;
-    const list = Array.isArray(value) ? value : Array.isArray((value as { events?: unknown })?.events) ? (value as { events: unknown[] }).events : [];
+    const list = Array.isArray(value)
+      ? value
+      : Array.isArray((value as { events?: unknown })?.events)
+        ? (value as { events: unknown[] }).events
+        : [];
     return list
       .filter((e): e is SiteEvent => typeof e === 'object' && e !== null && typeof (e as SiteEvent).reason === 'string')
-      .map((e) => ({ time: String(e.time ?? ''), type: e.type === 'Warning' ? 'Warning' : 'Normal', reason: e.reason, message: String(e.message ?? ''), count: Number(e.count ?? 1), ...(e.firstTime ? { firstTime: e.firstTime } : {}) }));
+      .map((e) => ({
+        time: String(e.time ?? ''),
+        type: e.type === 'Warning' ? 'Warning' : 'Normal',
+        reason: e.reason,
+        message: String(e.message ?? ''),
+        count: Number(e.count ?? 1),
+        ...(e.firstTime ? { firstTime: e.firstTime } : {}),
+      }));
   } catch {
     return [];
   }
@@ -85,8 +96,17 @@ export function kubeEvent(event: SiteEvent, owner: EventOwner, sequence: number)
   return {
     apiVersion: 'v1',
     kind: 'Event',
-    metadata: { name: `${owner.name}.${Date.parse(event.time).toString(16)}.${safe}.${sequence}`.slice(0, 253), namespace: owner.namespace },
-    involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: owner.name, namespace: owner.namespace, ...(owner.uid ? { uid: owner.uid } : {}) },
+    metadata: {
+      name: `${owner.name}.${Date.parse(event.time).toString(16)}.${safe}.${sequence}`.slice(0, 253),
+      namespace: owner.namespace,
+    },
+    involvedObject: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: owner.name,
+      namespace: owner.namespace,
+      ...(owner.uid ? { uid: owner.uid } : {}),
+    },
     reason: event.reason,
     message: printable(event.message, EVENT_MESSAGE_LIMIT),
     type: event.type,

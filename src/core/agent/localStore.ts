@@ -10,7 +10,10 @@ import type { SiteStore, StoredSite } from './store';
 export class LocalSiteStore implements SiteStore {
   readonly platform = 'local' as const;
 
-  constructor(readonly dir: string, private readonly pollMs = 2000) {}
+  constructor(
+    readonly dir: string,
+    private readonly pollMs = 2000,
+  ) {}
 
   async readSite(): Promise<StoredSite | undefined> {
     const site = readLocalSite(this.dir);
@@ -21,7 +24,9 @@ export class LocalSiteStore implements SiteStore {
     const dir = join(this.dir, 'links');
     if (!existsSync(dir)) return [];
     const links: LinkSpec[] = [];
-    for (const file of readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .sort()) {
       try {
         const secret = parse(readFileSync(join(dir, file), 'utf8'));
         if (!secret?.metadata?.name) secret.metadata = { ...(secret.metadata ?? {}), name: file.replace(/\.(ya?ml|json)$/, '') };

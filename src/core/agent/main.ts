@@ -93,6 +93,8 @@ export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<Si
 }
 
 (process.env.SKUPPER_COMPONENT === 'controller' ? runController() : runAgent()).catch((error) => {
-  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', component: 'agent', msg: `the site agent cannot start: ${errorMessage(error)}` })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ ts: new Date().toISOString(), level: 'error', component: 'agent', msg: `the site agent cannot start: ${errorMessage(error)}` })}\n`,
+  );
   process.exit(1);
 });

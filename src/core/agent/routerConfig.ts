@@ -72,10 +72,21 @@ export function linkProblem(link: LinkSpec, mode: RouterMode): string | undefine
  * (inter-router from an interior site, edge from an edge site), and the services' tcp listeners and
  * connectors passed through unchanged.
  */
-export function buildRouterConfig(site: AgentSite, links: LinkSpec[], services: ServicesConfig = NO_SERVICES, tlsDir = '/tmp/skupper-links'): RouterConfig {
+export function buildRouterConfig(
+  site: AgentSite,
+  links: LinkSpec[],
+  services: ServicesConfig = NO_SERVICES,
+  tlsDir = '/tmp/skupper-links',
+): RouterConfig {
   const listeners: RouterConfig['listeners'] = [];
   if (acceptsLinks(site.mode, site.ingress)) {
-    listeners.push({ name: 'inter-router', host: site.listenHost, port: site.interRouterPort ?? INTER_ROUTER_PORT, role: 'inter-router', tls: site.serverTls });
+    listeners.push({
+      name: 'inter-router',
+      host: site.listenHost,
+      port: site.interRouterPort ?? INTER_ROUTER_PORT,
+      role: 'inter-router',
+      tls: site.serverTls,
+    });
     listeners.push({ name: 'edge', host: site.listenHost, port: site.edgePort ?? EDGE_PORT, role: 'edge', tls: site.serverTls });
   }
   listeners.push({
@@ -112,7 +123,10 @@ export function buildRouterConfig(site: AgentSite, links: LinkSpec[], services: 
 }
 
 /** A link from a Secret's data (base64) and annotations. */
-export function linkFromSecret(secret: { metadata?: { name?: string; annotations?: Record<string, string> }; data?: Record<string, string> }): LinkSpec {
+export function linkFromSecret(secret: {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+}): LinkSpec {
   const a = secret.metadata?.annotations ?? {};
   const d = secret.data ?? {};
   const text = (key: string) => (d[key] ? Buffer.from(d[key], 'base64').toString('utf8') : '');

@@ -161,13 +161,24 @@ export function readAnnouncement(body: unknown): Announcement | string {
         .map((r) => ({ id: text(r.id) ?? '', mode: r.mode === 'edge' ? ('edge' as const) : ('interior' as const) }))
         .filter((r) => r.id)
     : undefined;
-  const links = Array.isArray(a.links) ? a.links.slice(0, L.links).map(readLink).filter((l): l is AnnouncedLink => l !== undefined) : undefined;
-  const interval = typeof a.intervalMs === 'number' && Number.isFinite(a.intervalMs) && a.intervalMs > 0 ? a.intervalMs : ANNOUNCE_INTERVAL_MS;
+  const links = Array.isArray(a.links)
+    ? a.links
+        .slice(0, L.links)
+        .map(readLink)
+        .filter((l): l is AnnouncedLink => l !== undefined)
+    : undefined;
+  const interval =
+    typeof a.intervalMs === 'number' && Number.isFinite(a.intervalMs) && a.intervalMs > 0 ? a.intervalMs : ANNOUNCE_INTERVAL_MS;
   const namespace = text(site.namespace);
   return {
     kind: 'service-sync',
     version: 1,
-    site: { id: siteId, name: text(site.name) ?? siteId, ...(namespace !== undefined ? { namespace } : {}), platform: site.platform === 'local' ? 'local' : 'kubernetes' },
+    site: {
+      id: siteId,
+      name: text(site.name) ?? siteId,
+      ...(namespace !== undefined ? { namespace } : {}),
+      platform: site.platform === 'local' ? 'local' : 'kubernetes',
+    },
     routers,
     links,
     services,
@@ -183,7 +194,11 @@ export function readAnnouncement(body: unknown): Announcement | string {
  * came from): taken only when that router belongs to the announced site, as the router's link state
  * says (`siteOfRouter`). Its router list is then that router alone. Gives the reason when refused.
  */
-export function checkAnnouncement(body: unknown, fromRouterId: string | undefined, siteOfRouter: (routerId: string) => string | undefined): Announcement | string {
+export function checkAnnouncement(
+  body: unknown,
+  fromRouterId: string | undefined,
+  siteOfRouter: (routerId: string) => string | undefined,
+): Announcement | string {
   const a = readAnnouncement(body);
   if (typeof a === 'string') return a;
   if (!fromRouterId) return `announcement of site ${a.site.id} from an unknown router`;
@@ -323,7 +338,8 @@ export class RemoteSites {
 
   lastSeen(siteId: string): number | undefined {
     let last: number | undefined;
-    for (const k of this.sites.values()) if (k.announcement.site.id === siteId && (last === undefined || k.lastSeen > last)) last = k.lastSeen;
+    for (const k of this.sites.values())
+      if (k.announcement.site.id === siteId && (last === undefined || k.lastSeen > last)) last = k.lastSeen;
     return last;
   }
 

@@ -81,7 +81,11 @@ export function serviceModules(recorder?: SiteEventRecorder): AgentModule[] {
         const ns = client.namespace;
         const poke = () => services?.trigger();
         watches = [
-          watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/configmaps`, { query: { fieldSelector: `metadata.name=${SERVICES_CONFIGMAP}` }, onEvent: poke, onConnect: poke }),
+          watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/configmaps`, {
+            query: { fieldSelector: `metadata.name=${SERVICES_CONFIGMAP}` },
+            onEvent: poke,
+            onConnect: poke,
+          }),
           watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/pods`, { onEvent: poke, onConnect: poke }),
           watchWithReconnect(client.kc, `/api/v1/namespaces/${ns}/services`, { onEvent: poke, onConnect: poke }),
         ];

@@ -44,7 +44,10 @@ import {
 /** The slice of the Kubernetes API the module uses (KubeClient has it). */
 export interface KubeLike {
   core: {
-    readNamespacedConfigMap(p: { name: string; namespace: string }): Promise<{ data?: Record<string, string>; metadata?: { uid?: string } }>;
+    readNamespacedConfigMap(p: {
+      name: string;
+      namespace: string;
+    }): Promise<{ data?: Record<string, string>; metadata?: { uid?: string } }>;
     listNamespacedPod(p: { namespace: string; labelSelector?: string }): Promise<{ items: any[] }>;
     listNamespacedService(p: { namespace: string; labelSelector?: string }): Promise<{ items: any[] }>;
     createNamespacedService(p: { namespace: string; body: any }): Promise<unknown>;
@@ -86,7 +89,11 @@ export interface ServicesModuleOptions {
   /** How long after start `notReady` may hold the router back at most (default 10 s). */
   readyGraceMs?: number;
   /** A laptop site's own services and forwards (its folder's services.json and forwards.json). */
-  readLocal?: () => Promise<{ definitions: ServiceDefinition[]; forwards: ForwardSpec[]; errors: { file: string; key: string; reason: string }[] }>;
+  readLocal?: () => Promise<{
+    definitions: ServiceDefinition[];
+    forwards: ForwardSpec[];
+    errors: { file: string; key: string; reason: string }[];
+  }>;
   now?: () => number;
 }
 
@@ -216,7 +223,8 @@ export class ServicesModule extends EventEmitter {
         (error) => [401, 403, 404].includes(statusCode(error) ?? 0),
       );
     const checks = [goneOrDeleting(kube.core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace: this.o.namespace }))];
-    if (kube.apps) checks.push(goneOrDeleting(kube.apps.readNamespacedDeployment({ name: ROUTER_DEPLOYMENT, namespace: this.o.namespace })));
+    if (kube.apps)
+      checks.push(goneOrDeleting(kube.apps.readNamespacedDeployment({ name: ROUTER_DEPLOYMENT, namespace: this.o.namespace })));
     const answer = Promise.all(checks).then((r) => r.some(Boolean));
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1500).unref?.());
     return Promise.race([answer, timeout]);
@@ -243,7 +251,9 @@ export class ServicesModule extends EventEmitter {
     } catch {
       return undefined;
     }
-    const coming = st.connections.filter((c) => c.direction === 'outgoing' && (c.role === 'inter-router' || c.role === 'edge') && c.state === 'connecting' && !c.lastError);
+    const coming = st.connections.filter(
+      (c) => c.direction === 'outgoing' && (c.role === 'inter-router' || c.role === 'edge') && c.state === 'connecting' && !c.lastError,
+    );
     if (coming.length) return `link ${coming.map((c) => c.name ?? c.remoteSiteName ?? '?').join(', ')} is coming up`;
     const heard = new Set(this.remote.announcements().map((a) => a.site.id));
     const unheard = [...new Set(st.routers.map((r) => r.siteId).filter((id) => id && id !== this.o.siteId && !heard.has(id)))];
@@ -266,7 +276,8 @@ export class ServicesModule extends EventEmitter {
     const a = checkAnnouncement(body, fromRouterId, (id) => this.siteOfRouter(id));
     if (typeof a === 'string') {
       // One line per refused announcement and sender a minute; the announcement is dropped.
-      if (this.refusals.shouldReport(fromRouterId, this.now())) this.o.events?.record('Warning', 'AnnouncementRefused', `service announcement dropped: ${a}`);
+      if (this.refusals.shouldReport(fromRouterId, this.now()))
+        this.o.events?.record('Warning', 'AnnouncementRefused', `service announcement dropped: ${a}`);
       return;
     }
     if (a.site.id === this.o.siteId) return;
@@ -287,10 +298,12 @@ export class ServicesModule extends EventEmitter {
   }
 
   private onSyncChange(change: SyncChange): void {
-    for (const s of change.sitesJoined) this.o.events?.record('Normal', 'SiteJoined', `site ${s.name} (${s.id}) is announcing its services`);
+    for (const s of change.sitesJoined)
+      this.o.events?.record('Normal', 'SiteJoined', `site ${s.name} (${s.id}) is announcing its services`);
     // A site we did not know: tell it about us now rather than at the next tick.
     if (change.sitesJoined.length) this.announceSoon();
-    for (const s of change.sitesLeft) this.o.events?.record('Normal', 'SiteLeft', `site ${s.name} (${s.id}) went silent or stopped: its services are forgotten`);
+    for (const s of change.sitesLeft)
+      this.o.events?.record('Normal', 'SiteLeft', `site ${s.name} (${s.id}) went silent or stopped: its services are forgotten`);
     this.trigger();
     this.emit('changed');
   }
@@ -500,7 +513,8 @@ export class ServicesModule extends EventEmitter {
       const list = await this.o.kube.core.listNamespacedService({ namespace: this.o.namespace, labelSelector: ADDRESS_LABEL });
       for (const svc of list.items.map(existingService)) {
         if (!isOurs(svc)) continue;
-        for (const p of svc.ports ?? []) if (typeof p.targetPort === 'number') this.ports.set(portKey(svc.labels![ADDRESS_LABEL], p.port), p.targetPort);
+        for (const p of svc.ports ?? [])
+          if (typeof p.targetPort === 'number') this.ports.set(portKey(svc.labels![ADDRESS_LABEL], p.port), p.targetPort);
       }
     } catch {
       // Best effort.

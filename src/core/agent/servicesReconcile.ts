@@ -1,13 +1,7 @@
 // The services part of the site agent, as pure functions: from the local service definitions, the
 // target pods and the services learned from other sites, what the router should listen on and
 // connect to, and which Kubernetes Services the site should have. servicesModule.ts applies them.
-import {
-  type ServiceDefinition,
-  labelsFromSelector,
-  matchesSelector,
-  routerAddress,
-  targetPort,
-} from '../service/definition';
+import { type ServiceDefinition, labelsFromSelector, matchesSelector, routerAddress, targetPort } from '../service/definition';
 
 export const CONTROLLED_ANNOTATION = 'internal.skupper.io/controlled';
 /** Label on the Services the agent creates, valued with the address: how it finds its own. */
@@ -80,7 +74,11 @@ export function portKey(address: string, port: number): string {
  * 9090 on the router pod too), else the first free port from 1024. `reserved` are the router's own
  * ports (inter-router, edge, claims, health).
  */
-export function allocatePorts(services: Pick<ServiceDefinition, 'address' | 'ports'>[], previous: ReadonlyMap<string, number>, reserved: Iterable<number> = []): Map<string, number> {
+export function allocatePorts(
+  services: Pick<ServiceDefinition, 'address' | 'ports'>[],
+  previous: ReadonlyMap<string, number>,
+  reserved: Iterable<number> = [],
+): Map<string, number> {
   const wanted: { key: string; port: number }[] = [];
   for (const def of [...services].sort((a, b) => a.address.localeCompare(b.address))) {
     for (const port of def.ports) wanted.push({ key: portKey(def.address, port), port });
@@ -198,7 +196,10 @@ export interface ServiceChanges {
 function samePorts(a: ServicePortSpec[], b: ExistingService['ports']): boolean {
   const x = [...a].sort((p, q) => p.port - q.port);
   const y = [...(b ?? [])].sort((p, q) => p.port - q.port);
-  return x.length === y.length && x.every((p, i) => p.port === y[i].port && Number(y[i].targetPort ?? y[i].port) === p.targetPort && (y[i].name ?? '') === p.name);
+  return (
+    x.length === y.length &&
+    x.every((p, i) => p.port === y[i].port && Number(y[i].targetPort ?? y[i].port) === p.targetPort && (y[i].name ?? '') === p.name)
+  );
 }
 
 function sameMap(a: Record<string, string>, b: Record<string, string> | undefined): boolean {
@@ -214,8 +215,13 @@ export function planServiceChanges(desired: DesiredService[], existing: Existing
     wanted.add(d.name);
     const current = byName.get(d.name);
     if (!current) changes.create.push(d);
-    else if (!isOurs(current)) changes.conflicts.push({ name: d.name, reason: `a Service named ${d.name} already exists and is not managed by the site; left as it is` });
-    else if (!samePorts(d.ports, current.ports) || !sameMap(d.selector, current.selector) || current.labels?.[ADDRESS_LABEL] !== d.name) changes.update.push(d);
+    else if (!isOurs(current))
+      changes.conflicts.push({
+        name: d.name,
+        reason: `a Service named ${d.name} already exists and is not managed by the site; left as it is`,
+      });
+    else if (!samePorts(d.ports, current.ports) || !sameMap(d.selector, current.selector) || current.labels?.[ADDRESS_LABEL] !== d.name)
+      changes.update.push(d);
   }
   for (const s of existing) if (isOurs(s) && !wanted.has(s.name)) changes.delete.push(s.name);
   changes.delete.sort();
@@ -234,7 +240,10 @@ export function diffEndpoints(current: TcpEndpoint[], desired: TcpEndpoint[]): {
  * Merges local definitions with those learned from other sites: one definition per address, the
  * local one first, else the one of the lowest site id (so every site picks the same).
  */
-export function mergeDefinitions(local: ServiceDefinition[], remote: { siteId: string; services: ServiceDefinition[] }[]): ServiceDefinition[] {
+export function mergeDefinitions(
+  local: ServiceDefinition[],
+  remote: { siteId: string; services: ServiceDefinition[] }[],
+): ServiceDefinition[] {
   const out = new Map<string, ServiceDefinition>();
   for (const def of local) out.set(def.address, def);
   const sites = [...remote].sort((a, b) => a.siteId.localeCompare(b.siteId));

@@ -15,7 +15,10 @@ import type { ServicesModule } from './servicesModule';
 
 export interface StatusKube {
   core: {
-    readNamespacedConfigMap(p: { name: string; namespace: string }): Promise<{ data?: Record<string, string>; metadata?: { uid?: string } }>;
+    readNamespacedConfigMap(p: {
+      name: string;
+      namespace: string;
+    }): Promise<{ data?: Record<string, string>; metadata?: { uid?: string } }>;
     createNamespacedConfigMap(p: { namespace: string; body: any }): Promise<unknown>;
     patchNamespacedConfigMap(p: { name: string; namespace: string; body: any }, options?: any): Promise<unknown>;
     createNamespacedEvent(p: { namespace: string; body: any }): Promise<unknown>;
@@ -26,9 +29,17 @@ export interface StatusKube {
  * Writes `data` keys into the status ConfigMap with a JSON merge patch; creates the ConfigMap (owned
  * by the site ConfigMap) when it does not exist yet.
  */
-export async function patchStatusKeys(kube: StatusKube, namespace: string, data: Record<string, string>, ownerUid?: () => Promise<string | undefined>): Promise<void> {
+export async function patchStatusKeys(
+  kube: StatusKube,
+  namespace: string,
+  data: Record<string, string>,
+  ownerUid?: () => Promise<string | undefined>,
+): Promise<void> {
   try {
-    await kube.core.patchNamespacedConfigMap({ name: NETWORK_STATUS_CONFIGMAP, namespace, body: { data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await kube.core.patchNamespacedConfigMap(
+      { name: NETWORK_STATUS_CONFIGMAP, namespace, body: { data } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     return;
   } catch (error) {
     if (statusCode(error) !== 404) throw error;
@@ -52,7 +63,10 @@ export async function patchStatusKeys(kube: StatusKube, namespace: string, data:
   } catch (error) {
     if (statusCode(error) !== 409) throw error;
     // Someone (the links module) created it meanwhile: patch again.
-    await kube.core.patchNamespacedConfigMap({ name: NETWORK_STATUS_CONFIGMAP, namespace, body: { data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await kube.core.patchNamespacedConfigMap(
+      { name: NETWORK_STATUS_CONFIGMAP, namespace, body: { data } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 }
 
@@ -76,7 +90,10 @@ class Throttle {
   private busy?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly intervalMs: number, private readonly fn: () => Promise<void>) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly fn: () => Promise<void>,
+  ) {}
 
   request(): void {
     if (this.stopped || this.timer) return;
@@ -166,7 +183,10 @@ export class SiteEventRecorder extends EventEmitter {
       this.kubeQueue = this.kubeQueue.then(async () => {
         try {
           const uid = await this.uid();
-          await this.o.kube.core.createNamespacedEvent({ namespace: this.o.namespace, body: kubeEvent(event, { namespace: this.o.namespace, name: SITE_CONFIGMAP, uid, component: this.o.component }, seq) });
+          await this.o.kube.core.createNamespacedEvent({
+            namespace: this.o.namespace,
+            body: kubeEvent(event, { namespace: this.o.namespace, name: SITE_CONFIGMAP, uid, component: this.o.component }, seq),
+          });
         } catch {
           // Events are best effort (the role may not allow them): the in-site log has it.
         }

@@ -74,7 +74,10 @@ export class Controller {
   }
 
   private log(line: string, fields?: Record<string, unknown>): void {
-    (this.o.log ?? ((l, f) => process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'controller', msg: l, ...f })}\n`)))(line, fields);
+    (
+      this.o.log ??
+      ((l, f) => process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), component: 'controller', msg: l, ...f })}\n`))
+    )(line, fields);
   }
 
   async start(): Promise<number> {
@@ -121,7 +124,8 @@ export class Controller {
   private authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? '';
     const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    const same = () => this.token !== undefined && this.token.length === given.length && given.length >= 32 && timingSafeEqual(this.token, given);
+    const same = () =>
+      this.token !== undefined && this.token.length === given.length && given.length >= 32 && timingSafeEqual(this.token, given);
     if (same()) return true;
     if (Date.now() - this.tokenReadAt < 1000) return false;
     this.tokenReadAt = Date.now();
@@ -156,7 +160,12 @@ export class Controller {
     await this.forward(req, res, method, decision.query ? `${decision.path}?${decision.query}` : decision.path, body);
   }
 
-  private async check(check: string, name: string | undefined, body: Buffer | undefined, contentType: string | undefined): Promise<string | undefined> {
+  private async check(
+    check: string,
+    name: string | undefined,
+    body: Buffer | undefined,
+    contentType: string | undefined,
+  ): Promise<string | undefined> {
     const namespace = this.o.client.namespace;
     let parsed: unknown;
     if (body !== undefined) {
@@ -167,9 +176,14 @@ export class Controller {
       }
     }
     const existingIsOurs = async () => {
-      const current = await this.o.client.get<{ metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }>('Service', name!);
+      const current = await this.o.client.get<{ metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(
+        'Service',
+        name!,
+      );
       if (!current) return undefined; // gone: the API server answers 404
-      return isOurs({ name: name!, labels: current.metadata?.labels, annotations: current.metadata?.annotations }) ? undefined : `Service ${name} is not an exposed address's`;
+      return isOurs({ name: name!, labels: current.metadata?.labels, annotations: current.metadata?.annotations })
+        ? undefined
+        : `Service ${name} is not an exposed address's`;
     };
     switch (check) {
       case 'service-create':
@@ -241,7 +255,13 @@ export class Controller {
       return status(res, 400, 'BadRequest', 'the body is not JSON');
     }
     const { claim, password, siteId, siteName } = input ?? {};
-    if (typeof claim !== 'string' || !CLAIM_NAME.test(claim) || typeof password !== 'string' || password.length === 0 || password.length > 1024) {
+    if (
+      typeof claim !== 'string' ||
+      !CLAIM_NAME.test(claim) ||
+      typeof password !== 'string' ||
+      password.length === 0 ||
+      password.length > 1024
+    ) {
       return status(res, 400, 'BadRequest', 'a redemption names a claim and carries its password');
     }
     const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 63) : undefined);
@@ -262,4 +282,3 @@ export class Controller {
     return this.redeemer;
   }
 }
-

@@ -6,23 +6,36 @@ import { EVENTS_KEY, NETWORK_KEY } from '../agent/networkStatus';
 import { ADDRESS_LABEL } from '../agent/servicesReconcile';
 import { SITE_STATUS_KEY } from '../link/kubeSite';
 import {
-  CONTROLLED_ANNOTATION, LINK_SELECTOR, NETWORK_STATUS_CONFIGMAP, ROUTER, ROUTER_SELECTOR, SERVICES_CONFIGMAP,
-  SITE_CONFIGMAP, SITE_SERVER_SECRET,
+  CONTROLLED_ANNOTATION,
+  LINK_SELECTOR,
+  NETWORK_STATUS_CONFIGMAP,
+  ROUTER,
+  ROUTER_SELECTOR,
+  SERVICES_CONFIGMAP,
+  SITE_CONFIGMAP,
+  SITE_SERVER_SECRET,
 } from '../site/names';
 
 /** A body the server must look at (or an object it must read) before forwarding. */
 export type GateCheck = 'service-create' | 'service-replace' | 'service-delete' | 'status-patch' | 'event-create';
 
 export type GateDecision =
-  | { allow: true; resource: string; name?: string; path: string; query: string; check?: GateCheck }
-  | { allow: false; reason: string };
+  { allow: true; resource: string; name?: string; path: string; query: string; check?: GateCheck } | { allow: false; reason: string };
 
 /** The ConfigMaps the router reads: its site, the services exposed here, what it publishes. */
 const READABLE_CONFIGMAPS = new Set([SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP]);
 const STATUS_KEYS = new Set([SITE_STATUS_KEY, NETWORK_KEY, EVENTS_KEY]);
 const READ_PARAMS = new Set([
-  'watch', 'resourceVersion', 'resourceVersionMatch', 'allowWatchBookmarks', 'timeoutSeconds', 'labelSelector', 'fieldSelector',
-  'limit', 'continue', 'sendInitialEvents',
+  'watch',
+  'resourceVersion',
+  'resourceVersionMatch',
+  'allowWatchBookmarks',
+  'timeoutSeconds',
+  'labelSelector',
+  'fieldSelector',
+  'limit',
+  'continue',
+  'sendInitialEvents',
 ]);
 const WRITE_PARAMS = new Set(['fieldManager', 'fieldValidation']);
 const PATH = /^\/(api\/v1|apis\/apps\/v1)\/namespaces\/([a-z0-9][a-z0-9-]{0,62})\/([a-z]+)(?:\/([a-z0-9][a-z0-9.-]{0,252}))?$/;
@@ -49,7 +62,14 @@ export function decide(method: string, url: string, namespace: string): GateDeci
   const unknown = keys.find((k) => !allowed.has(k));
   if (unknown) return deny(`query parameter ${unknown.slice(0, 40)} is not forwarded`);
   const query = params.toString();
-  const ok = (check?: GateCheck): GateDecision => ({ allow: true, resource, ...(name ? { name } : {}), path, query, ...(check ? { check } : {}) });
+  const ok = (check?: GateCheck): GateDecision => ({
+    allow: true,
+    resource,
+    ...(name ? { name } : {}),
+    path,
+    query,
+    ...(check ? { check } : {}),
+  });
   const selector = (key: string) => params.get(key) ?? undefined;
   const core = group === 'api/v1';
 
@@ -57,14 +77,19 @@ export function decide(method: string, url: string, namespace: string): GateDeci
     if (read && name) return READABLE_CONFIGMAPS.has(name) ? ok() : deny(`ConfigMap ${name} is not the router's to read`);
     if (read) {
       const field = /^metadata\.name=([a-z0-9.-]+)$/.exec(selector('fieldSelector') ?? '');
-      return field && READABLE_CONFIGMAPS.has(field[1]) && !params.has('labelSelector') ? ok() : deny('ConfigMaps are listed one by name only (fieldSelector metadata.name=...)');
+      return field && READABLE_CONFIGMAPS.has(field[1]) && !params.has('labelSelector')
+        ? ok()
+        : deny('ConfigMaps are listed one by name only (fieldSelector metadata.name=...)');
     }
     if (method === 'PATCH' && name === NETWORK_STATUS_CONFIGMAP) return ok('status-patch');
     return deny(`${method} ${name ? `ConfigMap ${name}` : 'ConfigMaps'} is not forwarded`);
   }
   if (core && resource === 'secrets') {
     if (read && name) return name === SITE_SERVER_SECRET ? ok() : deny(`Secret ${name} is not the router's to read`);
-    if (read) return selector('labelSelector') === LINK_SELECTOR && !params.has('fieldSelector') ? ok() : deny(`Secrets are listed by the link label only (${LINK_SELECTOR})`);
+    if (read)
+      return selector('labelSelector') === LINK_SELECTOR && !params.has('fieldSelector')
+        ? ok()
+        : deny(`Secrets are listed by the link label only (${LINK_SELECTOR})`);
     return deny('the router writes no Secret');
   }
   if (core && resource === 'services') {
@@ -98,19 +123,31 @@ export function addressServiceProblem(svc: unknown, namespace: string): string |
   const spec = isObj(svc.spec) ? svc.spec : {};
   const labels = isObj(meta.labels) ? meta.labels : {};
   const annotations = isObj(meta.annotations) ? meta.annotations : {};
-  if (typeof meta.name !== 'string' || meta.name === ROUTER) return 'no name, or the site\'s own Service';
+  if (typeof meta.name !== 'string' || meta.name === ROUTER) return "no name, or the site's own Service";
   if (meta.namespace !== undefined && meta.namespace !== namespace) return 'another namespace';
-  if (typeof labels[ADDRESS_LABEL] !== 'string' || annotations[CONTROLLED_ANNOTATION] !== 'true') return `not labelled as an exposed address (${ADDRESS_LABEL}, ${CONTROLLED_ANNOTATION})`;
+  if (typeof labels[ADDRESS_LABEL] !== 'string' || annotations[CONTROLLED_ANNOTATION] !== 'true')
+    return `not labelled as an exposed address (${ADDRESS_LABEL}, ${CONTROLLED_ANNOTATION})`;
   const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : meta.ownerReferences === undefined ? [] : undefined;
-  if (!owners || !owners.every((r) => isObj(r) && r.kind === 'ConfigMap' && r.name === SITE_CONFIGMAP)) return 'owned by something other than the site';
-  if (spec.type !== undefined && spec.type !== 'ClusterIP') return `type ${String(spec.type)}: exposed addresses get ClusterIP Services only`;
-  if (!sameMap(spec.selector, ROUTER_SELECTOR)) return 'a selector other than the router pods\'';
-  for (const field of ['externalIPs', 'externalName', 'loadBalancerIP', 'loadBalancerSourceRanges', 'loadBalancerClass', 'externalTrafficPolicy', 'healthCheckNodePort']) {
+  if (!owners || !owners.every((r) => isObj(r) && r.kind === 'ConfigMap' && r.name === SITE_CONFIGMAP))
+    return 'owned by something other than the site';
+  if (spec.type !== undefined && spec.type !== 'ClusterIP')
+    return `type ${String(spec.type)}: exposed addresses get ClusterIP Services only`;
+  if (!sameMap(spec.selector, ROUTER_SELECTOR)) return "a selector other than the router pods'";
+  for (const field of [
+    'externalIPs',
+    'externalName',
+    'loadBalancerIP',
+    'loadBalancerSourceRanges',
+    'loadBalancerClass',
+    'externalTrafficPolicy',
+    'healthCheckNodePort',
+  ]) {
     const v = spec[field];
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) return `spec.${field} is not for an exposed address`;
   }
   const ports = Array.isArray(spec.ports) ? spec.ports : [];
-  if (ports.some((p) => !isObj(p) || (p.protocol !== undefined && p.protocol !== 'TCP') || p.nodePort !== undefined)) return 'ports other than TCP cluster ports';
+  if (ports.some((p) => !isObj(p) || (p.protocol !== undefined && p.protocol !== 'TCP') || p.nodePort !== undefined))
+    return 'ports other than TCP cluster ports';
   return undefined;
 }
 
@@ -130,6 +167,7 @@ export function eventProblem(event: unknown, namespace: string): string | undefi
   const meta = isObj(event.metadata) ? event.metadata : {};
   const about = isObj(event.involvedObject) ? event.involvedObject : {};
   if (meta.namespace !== undefined && meta.namespace !== namespace) return 'another namespace';
-  if (about.kind !== 'ConfigMap' || about.name !== SITE_CONFIGMAP || (about.namespace !== undefined && about.namespace !== namespace)) return 'an Event about something other than the site';
+  if (about.kind !== 'ConfigMap' || about.name !== SITE_CONFIGMAP || (about.namespace !== undefined && about.namespace !== namespace))
+    return 'an Event about something other than the site';
   return undefined;
 }

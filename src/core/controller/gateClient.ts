@@ -46,7 +46,11 @@ export class GateClient extends KubeClient {
     // Gone with us: the controller, told to stop with the pod, serves until then (a last status, the
     // check whether the site is being deleted, the bye to other sites all go through it).
     process.once('exit', () => rmSync(file, { force: true }));
-    return new GateClient(token, { host: gateHost(podIp), port: Number(env.SKUPPER_GATE_PORT) || GATE_PORT }, env.POD_NAMESPACE || 'default');
+    return new GateClient(
+      token,
+      { host: gateHost(podIp), port: Number(env.SKUPPER_GATE_PORT) || GATE_PORT },
+      env.POD_NAMESPACE || 'default',
+    );
   }
 
   /** A claim redemption, done by the controller (the claim records and the CA are its, not ours). */

@@ -26,7 +26,8 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export type Kind = 'ConfigMap' | 'Secret' | 'Service' | 'ServiceAccount' | 'Pod' | 'Event' | 'Role' | 'RoleBinding' | 'Deployment' | 'StatefulSet';
+export type Kind =
+  'ConfigMap' | 'Secret' | 'Service' | 'ServiceAccount' | 'Pod' | 'Event' | 'Role' | 'RoleBinding' | 'Deployment' | 'StatefulSet';
 
 interface KindOps {
   apiVersion: string;
@@ -79,7 +80,8 @@ export class KubeClient {
     type B = never;
     this.kinds = {
       ConfigMap: {
-        apiVersion: 'v1', resource: 'configmaps',
+        apiVersion: 'v1',
+        resource: 'configmaps',
         read: (name, namespace) => core.readNamespacedConfigMap({ name, namespace }),
         create: (namespace, body) => core.createNamespacedConfigMap({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedConfigMap({ name, namespace, body: body as B }),
@@ -87,7 +89,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedConfigMap({ namespace, labelSelector }),
       },
       Secret: {
-        apiVersion: 'v1', resource: 'secrets',
+        apiVersion: 'v1',
+        resource: 'secrets',
         read: (name, namespace) => core.readNamespacedSecret({ name, namespace }),
         create: (namespace, body) => core.createNamespacedSecret({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedSecret({ name, namespace, body: body as B }),
@@ -95,7 +98,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedSecret({ namespace, labelSelector }),
       },
       Service: {
-        apiVersion: 'v1', resource: 'services',
+        apiVersion: 'v1',
+        resource: 'services',
         read: (name, namespace) => core.readNamespacedService({ name, namespace }),
         create: (namespace, body) => core.createNamespacedService({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedService({ name, namespace, body: body as B }),
@@ -103,7 +107,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedService({ namespace, labelSelector }),
       },
       ServiceAccount: {
-        apiVersion: 'v1', resource: 'serviceaccounts',
+        apiVersion: 'v1',
+        resource: 'serviceaccounts',
         read: (name, namespace) => core.readNamespacedServiceAccount({ name, namespace }),
         create: (namespace, body) => core.createNamespacedServiceAccount({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedServiceAccount({ name, namespace, body: body as B }),
@@ -111,7 +116,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedServiceAccount({ namespace, labelSelector }),
       },
       Pod: {
-        apiVersion: 'v1', resource: 'pods',
+        apiVersion: 'v1',
+        resource: 'pods',
         read: (name, namespace) => core.readNamespacedPod({ name, namespace }),
         create: (namespace, body) => core.createNamespacedPod({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedPod({ name, namespace, body: body as B }),
@@ -119,7 +125,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedPod({ namespace, labelSelector }),
       },
       Event: {
-        apiVersion: 'v1', resource: 'events',
+        apiVersion: 'v1',
+        resource: 'events',
         read: (name, namespace) => core.readNamespacedEvent({ name, namespace }),
         create: (namespace, body) => core.createNamespacedEvent({ namespace, body: body as B }),
         replace: (name, namespace, body) => core.replaceNamespacedEvent({ name, namespace, body: body as B }),
@@ -127,7 +134,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => core.listNamespacedEvent({ namespace, labelSelector }),
       },
       Role: {
-        apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'roles',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        resource: 'roles',
         read: (name, namespace) => rbac.readNamespacedRole({ name, namespace }),
         create: (namespace, body) => rbac.createNamespacedRole({ namespace, body: body as B }),
         replace: (name, namespace, body) => rbac.replaceNamespacedRole({ name, namespace, body: body as B }),
@@ -135,7 +143,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => rbac.listNamespacedRole({ namespace, labelSelector }),
       },
       RoleBinding: {
-        apiVersion: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        resource: 'rolebindings',
         read: (name, namespace) => rbac.readNamespacedRoleBinding({ name, namespace }),
         create: (namespace, body) => rbac.createNamespacedRoleBinding({ namespace, body: body as B }),
         replace: (name, namespace, body) => rbac.replaceNamespacedRoleBinding({ name, namespace, body: body as B }),
@@ -143,7 +152,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => rbac.listNamespacedRoleBinding({ namespace, labelSelector }),
       },
       Deployment: {
-        apiVersion: 'apps/v1', resource: 'deployments',
+        apiVersion: 'apps/v1',
+        resource: 'deployments',
         read: (name, namespace) => apps.readNamespacedDeployment({ name, namespace }),
         create: (namespace, body) => apps.createNamespacedDeployment({ namespace, body: body as B }),
         replace: (name, namespace, body) => apps.replaceNamespacedDeployment({ name, namespace, body: body as B }),
@@ -152,7 +162,8 @@ export class KubeClient {
         list: (namespace, labelSelector) => apps.listNamespacedDeployment({ namespace, labelSelector }),
       },
       StatefulSet: {
-        apiVersion: 'apps/v1', resource: 'statefulsets',
+        apiVersion: 'apps/v1',
+        resource: 'statefulsets',
         read: (name, namespace) => apps.readNamespacedStatefulSet({ name, namespace }),
         create: (namespace, body) => apps.createNamespacedStatefulSet({ namespace, body: body as B }),
         replace: (name, namespace, body) => apps.replaceNamespacedStatefulSet({ name, namespace, body: body as B }),
@@ -221,7 +232,13 @@ export class KubeClient {
 
   async create<T = KubeObject>(object: KubeObject): Promise<T> {
     const namespace = object.metadata.namespace ?? this.namespace;
-    return (await this.call('create', object.kind as Kind, () => this.kinds[object.kind as Kind].create(namespace, object), object.metadata.name, namespace)) as T;
+    return (await this.call(
+      'create',
+      object.kind as Kind,
+      () => this.kinds[object.kind as Kind].create(namespace, object),
+      object.metadata.name,
+      namespace,
+    )) as T;
   }
 
   /** Deletes; false when it was already gone. */
@@ -240,7 +257,11 @@ export class KubeClient {
    * (someone else changed it between our read and our write) up to `attempts` times.
    * `merge` may combine the existing object with the wanted one (e.g. keep fields another owner set).
    */
-  async createOrUpdate<T = KubeObject>(object: KubeObject, merge?: (existing: KubeObject, wanted: KubeObject) => KubeObject, attempts = 5): Promise<T> {
+  async createOrUpdate<T = KubeObject>(
+    object: KubeObject,
+    merge?: (existing: KubeObject, wanted: KubeObject) => KubeObject,
+    attempts = 5,
+  ): Promise<T> {
     const kind = object.kind as Kind;
     const namespace = object.metadata.namespace ?? this.namespace;
     const name = object.metadata.name!;

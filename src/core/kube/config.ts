@@ -31,7 +31,11 @@ export interface Kubeconfig {
 
 /** The kubeconfig files to read: an explicit list (colon-separated string or array), else KUBECONFIG, else ~/.kube/config. */
 export function kubeconfigFiles(explicit?: string | string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const split = (s: string) => s.split(delimiter).map((p) => p.trim()).filter(Boolean);
+  const split = (s: string) =>
+    s
+      .split(delimiter)
+      .map((p) => p.trim())
+      .filter(Boolean);
   if (explicit !== undefined) return Array.isArray(explicit) ? explicit : split(explicit);
   if (env.KUBECONFIG) return split(env.KUBECONFIG);
   return [join(env.HOME || homedir(), '.kube', 'config')];
@@ -91,7 +95,8 @@ export function resolveContext(config: Kubeconfig, name?: string): ContextInfo {
   if (!found) {
     throw new UserError(`unknown context "${wanted}"; known contexts: ${known.join(', ') || 'none'}`);
   }
-  if (!found.server) throw new UserError(`context "${wanted}" names cluster "${found.cluster}", which is not defined in ${config.files.join(', ')}`);
+  if (!found.server)
+    throw new UserError(`context "${wanted}" names cluster "${found.cluster}", which is not defined in ${config.files.join(', ')}`);
   return found;
 }
 
@@ -107,5 +112,9 @@ export function kubeConfigFor(config: Kubeconfig, context: ContextInfo): KubeCon
 }
 
 function oneLine(text: string): string {
-  return text.split('\n').map((s) => s.trim()).filter(Boolean).join(' ');
+  return text
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(' ');
 }

@@ -76,9 +76,15 @@ export function kubeError(error: unknown, call: CallContext): Error {
   }
   switch (code) {
     case 401:
-      return new UserError(`the cluster at ${call.server} rejected the credentials of context ${call.cluster}: log in again or renew them`, detail);
+      return new UserError(
+        `the cluster at ${call.server} rejected the credentials of context ${call.cluster}: log in again or renew them`,
+        detail,
+      );
     case 403:
-      return new UserError(`you may not ${call.verb} ${call.resource}${where}: ask for the ${call.verb === 'get' || call.verb === 'list' || call.verb === 'watch' ? 'view' : 'edit'} role there`, detail);
+      return new UserError(
+        `you may not ${call.verb} ${call.resource}${where}: ask for the ${call.verb === 'get' || call.verb === 'list' || call.verb === 'watch' ? 'view' : 'edit'} role there`,
+        detail,
+      );
     case 404:
       if (/namespaces? "?[^"]*"? not found/.test(detail) || status.details?.kind === 'namespaces') {
         return new UserError(`namespace ${call.namespace} does not exist on cluster ${call.cluster}`, detail);

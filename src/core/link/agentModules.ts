@@ -97,7 +97,7 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
       const keys = redeem ? undefined : new KeyPool(1).warm();
       let tls = await readServerTls(ctx);
       let hash = sha(tls.cert, tls.key);
-      const port = options.port ?? (ctx.platform === 'local' ? readLocalSite(ctx.namespace)?.ports.claims ?? CLAIMS_PORT : CLAIMS_PORT);
+      const port = options.port ?? (ctx.platform === 'local' ? (readLocalSite(ctx.namespace)?.ports.claims ?? CLAIMS_PORT) : CLAIMS_PORT);
       server = new ClaimsServer({
         store: site.claims(),
         tls: { cert: tls.cert, key: tls.key },
@@ -125,7 +125,11 @@ export function claimsModule(options: ClaimsModuleOptions = {}): AgentModule {
           writeFileSync(files.ca, next.ca, { mode: 0o600 });
           writeFileSync(files.cert, next.cert, { mode: 0o600 });
           writeFileSync(files.key, next.key, { mode: 0o600 });
-          ctx.events.record('Normal', 'CertificatesRotated', 'new site CA and server certificate: links accepted with the old ones are closed');
+          ctx.events.record(
+            'Normal',
+            'CertificatesRotated',
+            'new site CA and server certificate: links accepted with the old ones are closed',
+          );
           await ctx.setServerTls?.(files, true);
           if (generation > 1) rmSync(join(dir!, String(generation - 1)), { recursive: true, force: true });
         } catch (error) {
@@ -215,7 +219,9 @@ export function linkStatusModule(options: LinkStatusModuleOptions = {}): AgentMo
         clearTimeout(timer);
         timer = undefined;
         last = Date.now();
-        busy = busy.then(publish).catch((error) => ctx.events.record('Warning', 'StatusError', `cannot publish the link status: ${errorMessage(error)}`));
+        busy = busy
+          .then(publish)
+          .catch((error) => ctx.events.record('Warning', 'StatusError', `cannot publish the link status: ${errorMessage(error)}`));
       };
       const request = () => {
         if (stopped || timer) return;
@@ -228,7 +234,10 @@ export function linkStatusModule(options: LinkStatusModuleOptions = {}): AgentMo
           const state = `${c.state}|${c.lastError ?? ''}`;
           if (previous.get(key) !== state) {
             previous.set(key, state);
-            const who = c.direction === 'outgoing' ? `link ${c.name ?? '?'}${c.remoteSiteName ? ` to ${c.remoteSiteName}` : ''}` : `incoming link from ${c.remoteSiteName ?? c.remoteSiteId ?? c.host}`;
+            const who =
+              c.direction === 'outgoing'
+                ? `link ${c.name ?? '?'}${c.remoteSiteName ? ` to ${c.remoteSiteName}` : ''}`
+                : `incoming link from ${c.remoteSiteName ?? c.remoteSiteId ?? c.host}`;
             if (c.state === 'up') ctx.events.record('Normal', 'LinkUp', `${who} is active`);
             else if (c.state === 'down') ctx.events.record('Warning', 'LinkDown', `${who} is down${c.lastError ? `: ${c.lastError}` : ''}`);
           }

@@ -12,6 +12,13 @@ export function certIssuer(site: LinkSite, identity: SiteIdentity, keys?: KeyPoo
     const [ca, ingress] = await Promise.all([site.ca(), site.ingress()]);
     if (!ingress.ok) throw new Error(ingress.reason);
     const who = (request.siteName ?? 'site').toLowerCase().replace(/[^a-z0-9-]/g, '-');
-    return makeCertToken(ca, identity, ingress.ingress, `${identity.name}-${request.claim}`.slice(0, 63).replace(/-+$/, ''), `${who}-link-to-${identity.name}`, keys);
+    return makeCertToken(
+      ca,
+      identity,
+      ingress.ingress,
+      `${identity.name}-${request.claim}`.slice(0, 63).replace(/-+$/, ''),
+      `${who}-link-to-${identity.name}`,
+      keys,
+    );
   };
 }

@@ -48,7 +48,7 @@ export class KubeLinkSite implements LinkSite {
   }
 
   private data(): Record<string, string> {
-    return ((this.site?.data ?? {}) as Record<string, string>);
+    return (this.site?.data ?? {}) as Record<string, string>;
   }
 
   async identity(): Promise<SiteIdentity> {
@@ -67,18 +67,33 @@ export class KubeLinkSite implements LinkSite {
     const data = this.data();
     const ingress = data.ingress || 'loadbalancer';
     if (data['router-mode'] === 'edge') {
-      return { ok: false, reason: 'this site is an edge site and accepts no incoming links: create the token on an interior site and link from here' };
+      return {
+        ok: false,
+        reason: 'this site is an edge site and accepts no incoming links: create the token on an interior site and link from here',
+      };
     }
     if (ingress === 'none') {
-      return { ok: false, reason: 'this site accepts no incoming links (ingress none); create the token on the other site and link from here' };
+      return {
+        ok: false,
+        reason: 'this site accepts no incoming links (ingress none); create the token on the other site and link from here',
+      };
     }
     const svc = await this.client.get<ServiceLike>('Service', ROUTER);
-    if (!svc) return { ok: false, reason: `service ${ROUTER} is missing in namespace ${this.client.namespace}: run "van init --update" to repair the site` };
+    if (!svc)
+      return {
+        ok: false,
+        reason: `service ${ROUTER} is missing in namespace ${this.client.namespace}: run "van init --update" to repair the site`,
+      };
     const ports = svc.spec?.ports ?? [];
     const find = (name: string, def: number) => ports.find((p) => p.name === name) ?? ports.find((p) => p.port === def);
     if (ingress === 'nodeport') {
       const host = data['ingress-host'];
-      if (!host) return { ok: false, reason: 'this site uses ingress nodeport without an ingress host: re-run "van init --update --ingress-host HOST" so tokens can say where to connect' };
+      if (!host)
+        return {
+          ok: false,
+          reason:
+            'this site uses ingress nodeport without an ingress host: re-run "van init --update --ingress-host HOST" so tokens can say where to connect',
+        };
       const ir = find('inter-router', DEFAULT_INTER_ROUTER_PORT)?.nodePort;
       const edge = find('edge', DEFAULT_EDGE_PORT)?.nodePort;
       const claims = find('claims', DEFAULT_CLAIMS_PORT)?.nodePort;
@@ -88,7 +103,10 @@ export class KubeLinkSite implements LinkSite {
     const lb = svc.status?.loadBalancer?.ingress?.[0];
     const host = data['ingress-host'] || lb?.ip || lb?.hostname;
     if (!host) {
-      return { ok: false, reason: `the site's LoadBalancer service ${ROUTER} has no address yet: wait until "kubectl get service ${ROUTER}" shows an EXTERNAL-IP, or use --ingress nodeport` };
+      return {
+        ok: false,
+        reason: `the site's LoadBalancer service ${ROUTER} has no address yet: wait until "kubectl get service ${ROUTER}" shows an EXTERNAL-IP, or use --ingress nodeport`,
+      };
     }
     return {
       ok: true,
@@ -105,7 +123,10 @@ export class KubeLinkSite implements LinkSite {
     const secret = await this.client.get<SecretManifest>('Secret', SITE_CA_SECRET);
     const certPem = secret && secretText(secret, 'tls.crt');
     const keyPem = secret && secretText(secret, 'tls.key');
-    if (!certPem || !keyPem) throw new UserError(`the site CA secret ${SITE_CA_SECRET} is missing or incomplete in namespace ${this.client.namespace}: run "van init --update" to repair the site`);
+    if (!certPem || !keyPem)
+      throw new UserError(
+        `the site CA secret ${SITE_CA_SECRET} is missing or incomplete in namespace ${this.client.namespace}: run "van init --update" to repair the site`,
+      );
     return { certPem, keyPem };
   }
 
@@ -127,7 +148,10 @@ export class KubeLinkSite implements LinkSite {
     try {
       await this.client.core.createNamespacedSecret({ namespace: this.client.namespace, body: body as never });
     } catch (e) {
-      if (statusCode(e) === 409) throw new UserError(`a Secret named ${secret.metadata.name} already exists in namespace ${this.client.namespace}: choose another --name`);
+      if (statusCode(e) === 409)
+        throw new UserError(
+          `a Secret named ${secret.metadata.name} already exists in namespace ${this.client.namespace}: choose another --name`,
+        );
       throw await this.client.call('create', 'Secret', () => Promise.reject(e), secret.metadata.name).catch((x) => x);
     }
   }
@@ -147,7 +171,10 @@ export class KubeLinkSite implements LinkSite {
     const { name } = await this.identity();
     const server = await this.client.get<KubeObject>('Secret', SITE_SERVER_SECRET);
     const serverPem = server && secretText(server as SecretManifest, 'tls.crt');
-    if (!server || !serverPem) throw new UserError(`the server certificate secret ${SITE_SERVER_SECRET} is missing in namespace ${this.client.namespace}: run "van init --update" to repair the site`);
+    if (!server || !serverPem)
+      throw new UserError(
+        `the server certificate secret ${SITE_SERVER_SECRET} is missing in namespace ${this.client.namespace}: run "van init --update" to repair the site`,
+      );
     const old = describeCertificate(serverPem);
     const ca = createCA(`${name} site CA`);
     const fresh = issueCertificate(ca, { commonName: ROUTER, dnsNames: old.dnsNames, ipAddresses: old.ipAddresses, usage: 'both' });
@@ -172,7 +199,10 @@ export class KubeLinkSite implements LinkSite {
 
 /** Claim records as Secrets labelled skupper.io/type=token-claim-record, updated with resourceVersion. */
 export class KubeClaimStore implements ClaimStore {
-  constructor(private readonly client: KubeClient, private readonly owner: () => Promise<OwnerReference>) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly owner: () => Promise<OwnerReference>,
+  ) {}
 
   async get(name: string): Promise<VersionedRecord | undefined> {
     const secret = await this.client.get<SecretManifest>('Secret', name);

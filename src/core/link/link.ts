@@ -62,16 +62,26 @@ export function duplicateOf(links: SecretManifest[], remoteId: string): SecretMa
 }
 
 /** Refusals knowable before redeeming: the token's own state, self links and duplicates. */
-export function checkLinkable(token: Token, self: { id: string; name: string }, links: SecretManifest[], name: string | undefined, now = new Date()): void {
+export function checkLinkable(
+  token: Token,
+  self: { id: string; name: string },
+  links: SecretManifest[],
+  name: string | undefined,
+  now = new Date(),
+): void {
   const issuer = token.issuer.name ? `site ${token.issuer.name}` : `site ${token.issuer.id}`;
   if (token.issuer.id === self.id) {
-    throw new UserError(`this token was issued by this very site (${self.name}): a site cannot link to itself; create the token on the other site and run "van link create" here`);
+    throw new UserError(
+      `this token was issued by this very site (${self.name}): a site cannot link to itself; create the token on the other site and run "van link create" here`,
+    );
   }
   const problems = offlineProblems(token, now);
   if (problems.length) throw new TokenError(`the token cannot be used: ${problems[0]}`);
   const dup = duplicateOf(links, token.issuer.id);
   if (dup) {
-    throw new UserError(`this site is already linked to ${issuer} by link ${dup.metadata.name}: delete it first ("van link delete ${dup.metadata.name}") to link again`);
+    throw new UserError(
+      `this site is already linked to ${issuer} by link ${dup.metadata.name}: delete it first ("van link delete ${dup.metadata.name}") to link again`,
+    );
   }
   if (name && links.some((l) => l.metadata.name === name)) {
     throw new UserError(`a link named ${name} already exists here: choose another --name or delete it first`);
@@ -115,7 +125,9 @@ export async function createLink(site: LinkSite, tokenText: string, options: Cre
     }
     redeemMs = performance.now() - started;
     if (cert.issuer.id !== token.issuer.id) {
-      throw new UserError(`the claim was answered by site ${cert.issuer.name ?? cert.issuer.id}, not by ${token.issuer.name ?? token.issuer.id} that issued the token: refusing it`);
+      throw new UserError(
+        `the claim was answered by site ${cert.issuer.name ?? cert.issuer.id}, not by ${token.issuer.name ?? token.issuer.id} that issued the token: refusing it`,
+      );
     }
   } else {
     cert = token;
@@ -124,7 +136,10 @@ export async function createLink(site: LinkSite, tokenText: string, options: Cre
   const now = await site.listLinks();
   const name = options.name ?? nextLinkName(now.map((l) => l.metadata.name));
   const dup = duplicateOf(now, cert.issuer.id);
-  if (dup) throw new UserError(`this site was linked to site ${cert.issuer.name ?? cert.issuer.id} by link ${dup.metadata.name} meanwhile: nothing written`);
+  if (dup)
+    throw new UserError(
+      `this site was linked to site ${cert.issuer.name ?? cert.issuer.id} by link ${dup.metadata.name} meanwhile: nothing written`,
+    );
   await site.saveLink(linkSecret(cert, name, cost));
   return {
     name,
@@ -141,7 +156,9 @@ const LINK_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function checkLinkName(name: string): string {
   if (!LINK_NAME.test(name)) {
-    throw new UserError(`"${printable(name, 80)}" is not a link name (lower case letters, digits, '-' and '.'): see "van link status" for the links here`);
+    throw new UserError(
+      `"${printable(name, 80)}" is not a link name (lower case letters, digits, '-' and '.'): see "van link status" for the links here`,
+    );
   }
   return name;
 }
@@ -182,7 +199,12 @@ export interface LinkStatusReport {
 export const STALE_AFTER_MS = 30_000;
 
 /** Joins the link Secrets with the published router status. Pure. */
-export function buildLinkStatus(self: { id: string; name: string }, links: SecretManifest[], status: SiteStatusDoc | undefined, now = new Date()): LinkStatusReport {
+export function buildLinkStatus(
+  self: { id: string; name: string },
+  links: SecretManifest[],
+  status: SiteStatusDoc | undefined,
+  now = new Date(),
+): LinkStatusReport {
   const rows: LinkStatusRow[] = [];
   const conns = status?.connections ?? [];
   const outgoing = new Map<string, PublishedConnection>();
@@ -244,20 +266,30 @@ export function formatLinkStatus(report: LinkStatusReport, now = new Date()): st
     const cost = l.cost !== 1 ? `, cost ${l.cost}` : '';
     if (l.connected) lines.push(`Link ${l.name}${to} is active${since(l.since)}${cost}`);
     else if (l.state === 'unknown') lines.push(`Link ${l.name}${to}: state unknown${cost}`);
-    else lines.push(`Link ${l.name}${to} is not active${l.state === 'connecting' ? ' (connecting)' : ''}${since(l.since)}${cost}${l.error ? `: ${l.error}` : ''}`);
+    else
+      lines.push(
+        `Link ${l.name}${to} is not active${l.state === 'connecting' ? ' (connecting)' : ''}${since(l.since)}${cost}${l.error ? `: ${l.error}` : ''}`,
+      );
   }
   if (inc.length) {
     lines.push('Incoming links:');
-    for (const l of inc) lines.push(`  from ${l.remoteSite ?? l.remoteSiteId ?? 'an unnamed site'}: ${l.connected ? 'active' : l.state}${since(l.since)}${l.error ? `: ${l.error}` : ''}`);
+    for (const l of inc)
+      lines.push(
+        `  from ${l.remoteSite ?? l.remoteSiteId ?? 'an unnamed site'}: ${l.connected ? 'active' : l.state}${since(l.since)}${l.error ? `: ${l.error}` : ''}`,
+      );
   } else {
     lines.push('No incoming links.');
   }
   return lines.join('\n');
 }
 
-
 /** Polls the published status until the link is up or the time is over. */
-export async function waitForLink(site: LinkSite, name: string, timeoutMs: number, intervalMs = 200): Promise<{ connected: boolean; error: string | null; elapsedMs: number }> {
+export async function waitForLink(
+  site: LinkSite,
+  name: string,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<{ connected: boolean; error: string | null; elapsedMs: number }> {
   const started = Date.now();
   const self = await site.identity();
   let last: LinkStatusRow | undefined;

@@ -1,7 +1,18 @@
 // A local site (folder under the user's data home, see src/core/site/local.ts) as links and tokens
 // see it: links/<name>.yaml hold the link Secrets (the same manifests as on Kubernetes), claims/
 // the claim records, status/site.json the link state its agent publishes.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { UserError } from '../errors';
@@ -39,14 +50,28 @@ export class LocalLinkSite implements LinkSite {
 
   async ingress(): Promise<IngressAnswer> {
     const r = this.record();
-    if (r.mode === 'edge') return { ok: false, reason: 'this site is an edge site and accepts no incoming links: create the token on an interior site and link from here' };
-    if (r.ingress === 'none') return { ok: false, reason: 'this site accepts no incoming links (ingress none); create the token on the other site and link from here' };
-    return { ok: true, ingress: { host: r.host, interRouterPort: r.ports.interRouter, edgePort: r.ports.edge, claimsPort: r.ports.claims } };
+    if (r.mode === 'edge')
+      return {
+        ok: false,
+        reason: 'this site is an edge site and accepts no incoming links: create the token on an interior site and link from here',
+      };
+    if (r.ingress === 'none')
+      return {
+        ok: false,
+        reason: 'this site accepts no incoming links (ingress none); create the token on the other site and link from here',
+      };
+    return {
+      ok: true,
+      ingress: { host: r.host, interRouterPort: r.ports.interRouter, edgePort: r.ports.edge, claimsPort: r.ports.claims },
+    };
   }
 
   async ca(): Promise<KeyPair> {
     try {
-      return { certPem: readFileSync(join(this.dir, 'ca', 'tls.crt'), 'utf8'), keyPem: readFileSync(join(this.dir, 'ca', 'tls.key'), 'utf8') };
+      return {
+        certPem: readFileSync(join(this.dir, 'ca', 'tls.crt'), 'utf8'),
+        keyPem: readFileSync(join(this.dir, 'ca', 'tls.key'), 'utf8'),
+      };
     } catch {
       throw new UserError(`the site CA is missing in ${join(this.dir, 'ca')}: re-create the local site`);
     }
@@ -106,7 +131,12 @@ export class LocalLinkSite implements LinkSite {
     const serverPem = readFileSync(join(this.dir, 'server', 'tls.crt'), 'utf8');
     const old = describeCertificate(serverPem);
     const ca = createCA(`${r.name} site CA`);
-    const server = issueCertificate(ca, { commonName: 'skupper-router', dnsNames: old.dnsNames, ipAddresses: old.ipAddresses, usage: 'both' });
+    const server = issueCertificate(ca, {
+      commonName: 'skupper-router',
+      dnsNames: old.dnsNames,
+      ipAddresses: old.ipAddresses,
+      usage: 'both',
+    });
     writeAtomic(join(this.dir, 'ca', 'tls.key'), ca.keyPem);
     writeAtomic(join(this.dir, 'ca', 'tls.crt'), ca.certPem, 0o644);
     writeAtomic(join(this.dir, 'server', 'tls.key'), server.keyPem);

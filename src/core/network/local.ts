@@ -56,7 +56,13 @@ export function readLocalSites(env: NodeJS.ProcessEnv = process.env): SiteRecord
         services: { data: servicesData(own.definitions) },
         status: siteJson || networkJson ? { data: status } : undefined,
       });
-      out.push({ ...site, services: withForwards(site.services, own.forwards), platform: 'local', context: undefined as unknown as string, ready: localPid(dir) !== undefined });
+      out.push({
+        ...site,
+        services: withForwards(site.services, own.forwards),
+        platform: 'local',
+        context: undefined as unknown as string,
+        ready: localPid(dir) !== undefined,
+      });
     } catch {
       // unreadable site folder: skip it
     }

@@ -1,5 +1,15 @@
 // Pure functions: Kubernetes objects of one site → SiteRecord, and every site → the network graph.
-import type { ClusterModel, LinkState, NetworkLink, NetworkService, NetworkSite, NetworkStatus, SiteLink, SiteRecord, SiteService } from './types';
+import type {
+  ClusterModel,
+  LinkState,
+  NetworkLink,
+  NetworkService,
+  NetworkSite,
+  NetworkStatus,
+  SiteLink,
+  SiteRecord,
+  SiteService,
+} from './types';
 
 export interface KubeObject {
   metadata?: {
@@ -13,7 +23,12 @@ export interface KubeObject {
   data?: Record<string, string>;
 }
 
-export { LINK_SELECTOR as LINK_LABEL, NETWORK_STATUS_CONFIGMAP as STATUS_CONFIGMAP, SERVICES_CONFIGMAP, SITE_CONFIGMAP } from '../site/names';
+export {
+  LINK_SELECTOR as LINK_LABEL,
+  NETWORK_STATUS_CONFIGMAP as STATUS_CONFIGMAP,
+  SERVICES_CONFIGMAP,
+  SITE_CONFIGMAP,
+} from '../site/names';
 
 function parseJson(text: string | undefined): unknown {
   if (!text) return undefined;
@@ -42,7 +57,12 @@ export function normalizeState(v: unknown): LinkState {
 
 /** Site id: the ConfigMap data's `id` (as our site core writes it), else the ConfigMap uid (Skupper 1.x). */
 export function siteIdOf(siteCm: KubeObject): string {
-  return str(siteCm.data?.['id']) ?? str(siteCm.data?.['site-id']) ?? siteCm.metadata?.uid ?? `${siteCm.metadata?.namespace}/${siteCm.metadata?.name}`;
+  return (
+    str(siteCm.data?.['id']) ??
+    str(siteCm.data?.['site-id']) ??
+    siteCm.metadata?.uid ??
+    `${siteCm.metadata?.namespace}/${siteCm.metadata?.name}`
+  );
 }
 
 interface StatusConnection {
@@ -100,7 +120,12 @@ export function buildSite(o: SiteObjects): SiteRecord {
   const byName = new Map<string, StatusConnection>();
   for (const c of connections) {
     const n = str(c.link) ?? str(c.name);
-    if (n && !(c.incoming || c.direction === 'incoming' || c.direction === 'in') && (!c.role || c.role === 'inter-router' || c.role === 'edge')) byName.set(n, c);
+    if (
+      n &&
+      !(c.incoming || c.direction === 'incoming' || c.direction === 'in') &&
+      (!c.role || c.role === 'inter-router' || c.role === 'edge')
+    )
+      byName.set(n, c);
   }
   const links: SiteLink[] = [];
   for (const secret of o.linkSecrets ?? []) {
@@ -155,7 +180,15 @@ function withSynced(own: SiteService[], network: NetworkStatus | undefined): Sit
   for (const sv of asArray(network?.services)) {
     const address = str(sv?.address);
     if (!address || out.some((s) => s.address === address)) continue;
-    out.push({ address, protocol: str(sv.protocol) ?? 'tcp', ports: asArray(sv.ports).map((p) => num(p, 0)).filter((p) => p > 0), exposedHere: false, targets: [] });
+    out.push({
+      address,
+      protocol: str(sv.protocol) ?? 'tcp',
+      ports: asArray(sv.ports)
+        .map((p) => num(p, 0))
+        .filter((p) => p > 0),
+      exposedHere: false,
+      targets: [],
+    });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
 }
@@ -172,9 +205,13 @@ export function parseServices(cm: KubeObject | undefined, siteId?: string): Site
     out.push({
       address: str(def['address']) ?? key,
       protocol: str(def['protocol']) ?? 'tcp',
-      ports: asArray(def['ports']).map((p) => num(p, 0)).filter((p) => p > 0),
+      ports: asArray(def['ports'])
+        .map((p) => num(p, 0))
+        .filter((p) => p > 0),
       exposedHere,
-      targets: exposedHere ? targets.map((t) => (str(t?.['host']) ? `host/${str(t?.['host'])}` : str(t?.['name']) ?? str(t?.['selector']) ?? '?')) : [],
+      targets: exposedHere
+        ? targets.map((t) => (str(t?.['host']) ? `host/${str(t?.['host'])}` : (str(t?.['name']) ?? str(t?.['selector']) ?? '?')))
+        : [],
     });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
@@ -203,8 +240,10 @@ export function mergeNetwork(model: ClusterModel): NetworkStatus {
   // oldest first so newer publications overwrite
   for (const n of [...published].reverse()) {
     for (const s of asArray(n.sites)) if (s?.id) siteMap.set(s.id, { ...s });
-    for (const l of asArray(n.links)) if (l?.fromSiteId) linkMap.set(`${l.fromSiteId}/${l.name}`, { ...l, state: normalizeState(l.state), cost: num(l.cost, 1) });
-    for (const sv of asArray(n.services)) if (sv?.address) svcMap.set(sv.address, { ...sv, ports: asArray(sv.ports), exposedIn: asArray(sv.exposedIn) });
+    for (const l of asArray(n.links))
+      if (l?.fromSiteId) linkMap.set(`${l.fromSiteId}/${l.name}`, { ...l, state: normalizeState(l.state), cost: num(l.cost, 1) });
+    for (const sv of asArray(n.services))
+      if (sv?.address) svcMap.set(sv.address, { ...sv, ports: asArray(sv.ports), exposedIn: asArray(sv.exposedIn) });
   }
   // what we read directly wins for the sites we can read
   for (const s of sites) {
@@ -233,7 +272,13 @@ export function mergeNetwork(model: ClusterModel): NetworkStatus {
       const consumedIn = new Set(cur.consumedIn ?? []);
       if (sv.exposedHere) exposedIn.add(s.id);
       consumedIn.add(s.id);
-      svcMap.set(sv.address, { ...cur, protocol: sv.protocol || cur.protocol, ports: sv.ports.length ? sv.ports : cur.ports, exposedIn: [...exposedIn], consumedIn: [...consumedIn] });
+      svcMap.set(sv.address, {
+        ...cur,
+        protocol: sv.protocol || cur.protocol,
+        ports: sv.ports.length ? sv.ports : cur.ports,
+        exposedIn: [...exposedIn],
+        consumedIn: [...consumedIn],
+      });
     }
   }
   // a link whose remote site only appears by name: resolve now that every site is known

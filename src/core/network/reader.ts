@@ -62,7 +62,8 @@ export function describeKubeError(e: unknown, server?: string): string {
   const cause = anyE?.cause?.code ?? anyE?.code;
   if (cause === 'ECONNREFUSED') return `cannot reach the API server${where}: connection refused`;
   if (cause === 'ENOTFOUND' || cause === 'EAI_AGAIN') return `cannot resolve the API server's host${where}`;
-  if (cause === 'ETIMEDOUT' || e instanceof TimeoutError) return e instanceof TimeoutError ? `${anyE.message}${where}` : `the API server${where} did not answer`;
+  if (cause === 'ETIMEDOUT' || e instanceof TimeoutError)
+    return e instanceof TimeoutError ? `${anyE.message}${where}` : `the API server${where} did not answer`;
   if (cause === 'ECONNRESET') return `the API server${where} closed the connection`;
   if (code === 401) return `not authorized: the credentials of this context were refused${where}`;
   if (code === 403) return `forbidden: ${message ?? 'the user of this context may not read this'}`;
@@ -179,14 +180,24 @@ const ignore404 = async <T>(p: Promise<T>): Promise<T | undefined> => {
 
 async function readSite(core: k8s.CoreV1Api, context: string, namespace: string, site: KubeObject): Promise<SiteRecord> {
   const [secrets, services, status] = await Promise.all([
-    core.listNamespacedSecret({ namespace, labelSelector: LINK_LABEL }).then((l) => l.items as KubeObject[]).catch((e) => {
-      if (isStatus(e, 403)) return [] as KubeObject[];
-      throw e;
-    }),
+    core
+      .listNamespacedSecret({ namespace, labelSelector: LINK_LABEL })
+      .then((l) => l.items as KubeObject[])
+      .catch((e) => {
+        if (isStatus(e, 403)) return [] as KubeObject[];
+        throw e;
+      }),
     ignore404(core.readNamespacedConfigMap({ name: SERVICES_CONFIGMAP, namespace })),
     ignore404(core.readNamespacedConfigMap({ name: STATUS_CONFIGMAP, namespace })),
   ]);
-  return buildSite({ context, namespace, site, linkSecrets: secrets, services: services as KubeObject | undefined, status: status as KubeObject | undefined });
+  return buildSite({
+    context,
+    namespace,
+    site,
+    linkSecrets: secrets,
+    services: services as KubeObject | undefined,
+    status: status as KubeObject | undefined,
+  });
 }
 
 export interface NetworkEvents {
@@ -235,16 +246,18 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
       const namespace = this.opts.namespaceFor?.(c.name) ?? c.namespace ?? 'default';
       const prev = old.get(c.name);
       const same = prev && prev.server === cluster?.server && prev.namespace === namespace && prev.user === c.user;
-      return same ? { ...prev, current: c.name === info.config.currentContext } : {
-        name: c.name,
-        cluster: c.cluster,
-        server: cluster?.server,
-        user: c.user,
-        namespace,
-        current: c.name === info.config.currentContext,
-        phase: 'idle',
-        namespaces: [],
-      };
+      return same
+        ? { ...prev, current: c.name === info.config.currentContext }
+        : {
+            name: c.name,
+            cluster: c.cluster,
+            server: cluster?.server,
+            user: c.user,
+            namespace,
+            current: c.name === info.config.currentContext,
+            phase: 'idle',
+            namespaces: [],
+          };
     });
     for (const name of old.keys()) if (!contexts.some((c) => c.name === name)) this.stopWatches(name);
     this.model = { ...this.model, contexts, kubeconfigFiles: info.files, kubeconfigError: info.error };
@@ -393,17 +406,22 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
         if (this.disposed || this.watches.get(rec.name) !== controllers) return;
         let opened = Date.now();
         watch
-          .watch(path, { ...query, allowWatchBookmarks: 'false' }, () => {
-            // the first events replay what we just read; one debounced re-read absorbs them
-            this.scheduleReread(rec.name);
-          }, (err) => {
-            if (this.disposed || this.watches.get(rec.name) !== controllers) return;
-            // server closes watches every few minutes: reconnect, backing off when it fails fast
-            const quick = Date.now() - opened < 2000;
-            if (err) this.opts.log?.(`watch ${rec.name} ${path}: ${describeKubeError(err)}`);
-            startOne(path, query, err || quick ? 5000 : 0);
-            if (err) this.scheduleReread(rec.name);
-          })
+          .watch(
+            path,
+            { ...query, allowWatchBookmarks: 'false' },
+            () => {
+              // the first events replay what we just read; one debounced re-read absorbs them
+              this.scheduleReread(rec.name);
+            },
+            (err) => {
+              if (this.disposed || this.watches.get(rec.name) !== controllers) return;
+              // server closes watches every few minutes: reconnect, backing off when it fails fast
+              const quick = Date.now() - opened < 2000;
+              if (err) this.opts.log?.(`watch ${rec.name} ${path}: ${describeKubeError(err)}`);
+              startOne(path, query, err || quick ? 5000 : 0);
+              if (err) this.scheduleReread(rec.name);
+            },
+          )
           .then((c) => {
             opened = Date.now();
             controllers.push(c);

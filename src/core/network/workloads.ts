@@ -9,7 +9,8 @@ interface PodTemplateLike {
 
 export function containerPorts(template: PodTemplateLike | undefined): number[] {
   const ports = new Set<number>();
-  for (const c of template?.spec?.containers ?? []) for (const p of c.ports ?? []) if (Number.isInteger(p.containerPort) && p.containerPort! > 0) ports.add(p.containerPort!);
+  for (const c of template?.spec?.containers ?? [])
+    for (const p of c.ports ?? []) if (Number.isInteger(p.containerPort) && p.containerPort! > 0) ports.add(p.containerPort!);
   return [...ports].sort((a, b) => a - b);
 }
 
@@ -26,15 +27,31 @@ interface WorkloadLike {
 export function toWorkloadRecord(kind: WorkloadRecord['kind'], namespace: string, w: WorkloadLike): WorkloadRecord | undefined {
   const name = w.metadata?.name;
   if (!name || w.metadata?.labels?.[PART_OF_LABEL] === PART_OF) return undefined;
-  return { kind, name, namespace, ports: containerPorts(w.spec?.template), replicas: w.spec?.replicas, readyReplicas: w.status?.readyReplicas ?? 0 };
+  return {
+    kind,
+    name,
+    namespace,
+    ports: containerPorts(w.spec?.template),
+    replicas: w.spec?.replicas,
+    readyReplicas: w.status?.readyReplicas ?? 0,
+  };
 }
 
 /** Deployments then StatefulSets (not Skupper's own), each sorted by name. Throws what the API (or the timeout) threw. */
 export async function listWorkloads(kc: k8s.KubeConfig, namespace: string): Promise<WorkloadRecord[]> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const [deployments, statefulsets] = await Promise.all([apps.listNamespacedDeployment({ namespace }), apps.listNamespacedStatefulSet({ namespace })]);
+  const [deployments, statefulsets] = await Promise.all([
+    apps.listNamespacedDeployment({ namespace }),
+    apps.listNamespacedStatefulSet({ namespace }),
+  ]);
   const byName = (a: WorkloadRecord, b: WorkloadRecord) => a.name.localeCompare(b.name);
-  const d = deployments.items.map((w) => toWorkloadRecord('deployment', namespace, w as WorkloadLike)).filter((w): w is WorkloadRecord => !!w).sort(byName);
-  const s = statefulsets.items.map((w) => toWorkloadRecord('statefulset', namespace, w as WorkloadLike)).filter((w): w is WorkloadRecord => !!w).sort(byName);
+  const d = deployments.items
+    .map((w) => toWorkloadRecord('deployment', namespace, w as WorkloadLike))
+    .filter((w): w is WorkloadRecord => !!w)
+    .sort(byName);
+  const s = statefulsets.items
+    .map((w) => toWorkloadRecord('statefulset', namespace, w as WorkloadLike))
+    .filter((w): w is WorkloadRecord => !!w)
+    .sort(byName);
   return [...d, ...s];
 }

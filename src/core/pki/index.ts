@@ -178,7 +178,10 @@ export function splitHostNames(hosts: string[]): { dnsNames: string[]; ipAddress
 /** Reads back what a certificate says, for diagnosis. */
 export function describeCertificate(certPem: string): CertificateInfo {
   const x509 = new X509Certificate(certPem);
-  const names = (x509.subjectAltName ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (x509.subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     subject: x509.subject,
     issuer: x509.issuer,

@@ -8,7 +8,17 @@
 //   accepted on behalf of a consumer that may drop it). No credit is replenished while the address has no
 //   consumer or its only (local) consumers are over their bound.
 import type net from 'node:net';
-import { ACCEPTED, IN_DOUBT, RELEASED, RoutedMessage, outcomeFromState, settleIncoming, type MessageSink, type Outcome, type Settle } from './delivery.js';
+import {
+  ACCEPTED,
+  IN_DOUBT,
+  RELEASED,
+  RoutedMessage,
+  outcomeFromState,
+  settleIncoming,
+  type MessageSink,
+  type Outcome,
+  type Settle,
+} from './delivery.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type RheaLink = any;
@@ -74,7 +84,13 @@ export class ClientSender implements MessageSink {
   }
 
   stats(): { queued: number; queuedBytes: number; unsettled: number; unsettledBytes: number; refused: number } {
-    return { queued: this.queue.length - this.head, queuedBytes: this.queuedBytes, unsettled: this.inFlight.size, unsettledBytes: this.inFlightBytes, refused: this.refused };
+    return {
+      queued: this.queue.length - this.head,
+      queuedBytes: this.queuedBytes,
+      unsettled: this.inFlight.size,
+      unsettledBytes: this.inFlightBytes,
+      refused: this.refused,
+    };
   }
 
   offer(message: RoutedMessage, _from: string, settle: Settle): boolean {
@@ -221,7 +237,8 @@ export class ClientReceiver {
     const message = ctx.message;
     const address: string | undefined = this.address || (typeof message?.to === 'string' ? message.to : undefined);
     if (!address) {
-      if (!presettled) delivery.reject({ condition: 'amqp:precondition-failed', description: 'no address: set the link target or the message "to"' });
+      if (!presettled)
+        delivery.reject({ condition: 'amqp:precondition-failed', description: 'no address: set the link target or the message "to"' });
       this.topUp();
       return;
     }

@@ -221,7 +221,8 @@ export function guardConnection(conn: any, socket: net.Socket, hooks: GuardHooks
             incompleteBytes -= bytes;
             incomplete.delete(l);
           }
-          if (incompleteBytes > MAX_INCOMPLETE_BYTES) reject('amqp:link:message-size-exceeded', `unfinished deliveries above ${MAX_INCOMPLETE_BYTES} bytes`);
+          if (incompleteBytes > MAX_INCOMPLETE_BYTES)
+            reject('amqp:link:message-size-exceeded', `unfinished deliveries above ${MAX_INCOMPLETE_BYTES} bytes`);
         }
       } else if (before) {
         incompleteBytes -= incomplete.get(link) ?? 0;

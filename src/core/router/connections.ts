@@ -138,7 +138,18 @@ export class ConnectorRunner {
           }),
         }),
       );
-      const link = new PeerLink(conn, socket, 'outgoing', this.config.role, host, port, this.config.name, this.config.cost ?? 1, this.router.peerHandlers(this), this.log);
+      const link = new PeerLink(
+        conn,
+        socket,
+        'outgoing',
+        this.config.role,
+        host,
+        port,
+        this.config.name,
+        this.config.cost ?? 1,
+        this.router.peerHandlers(this),
+        this.log,
+      );
       if (postError) link.lastError = postError;
       this.link = link;
       conn.connect();
@@ -229,7 +240,11 @@ export class ListenerRunner {
         if (!socket.authorized) {
           this.rejectedPeers++;
           this.lastError = describeAcceptError(socket.authorizationError ?? new Error('no client certificate'));
-          this.log.warn('refused a peer at the TLS handshake', { listener: this.config.name, remote: socket.remoteAddress, reason: this.lastError });
+          this.log.warn('refused a peer at the TLS handshake', {
+            listener: this.config.name,
+            remote: socket.remoteAddress,
+            reason: this.lastError,
+          });
           socket.destroy();
           return;
         }
@@ -238,7 +253,11 @@ export class ListenerRunner {
       server.on('tlsClientError', (err, socket) => {
         this.rejectedPeers++;
         this.lastError = describeAcceptError(err);
-        this.log.warn('refused a peer at the TLS handshake', { listener: this.config.name, remote: socket.remoteAddress, reason: this.lastError });
+        this.log.warn('refused a peer at the TLS handshake', {
+          listener: this.config.name,
+          remote: socket.remoteAddress,
+          reason: this.lastError,
+        });
         socket.destroy();
       });
     } else {

@@ -80,7 +80,9 @@ export function outcomeFromState(state: any): Outcome | undefined {
       return RELEASED;
     case 'rejected': {
       const e = state.error;
-      return e && typeof e.condition === 'string' ? { kind: 'rejected', error: { condition: e.condition, description: e.description } } : { kind: 'rejected' };
+      return e && typeof e.condition === 'string'
+        ? { kind: 'rejected', error: { condition: e.condition, description: e.description } }
+        : { kind: 'rejected' };
     }
     case 'modified':
       return { kind: 'modified', deliveryFailed: Boolean(state.delivery_failed), undeliverableHere: Boolean(state.undeliverable_here) };
@@ -119,7 +121,13 @@ export function outcomeFromWire(o: unknown): Outcome {
     case 'rejected': {
       const e = v.error as Record<string, unknown> | undefined;
       return e && typeof e.condition === 'string'
-        ? { kind: 'rejected', error: { condition: e.condition.slice(0, 200), description: typeof e.description === 'string' ? e.description.slice(0, 1000) : undefined } }
+        ? {
+            kind: 'rejected',
+            error: {
+              condition: e.condition.slice(0, 200),
+              description: typeof e.description === 'string' ? e.description.slice(0, 1000) : undefined,
+            },
+          }
         : { kind: 'rejected' };
     }
     case 'modified':

@@ -2,17 +2,7 @@
 // has its own flow id on its connection), end-to-end credit, and the choice of target. It knows ports
 // (an abstract way to send a frame to a neighbour) and adaptor endpoints, never sockets.
 import { chooseTarget, type AddressTarget } from './routing.js';
-import {
-  Kind,
-  decodeCredit,
-  decodeOpen,
-  encodeCredit,
-  encodeOpen,
-  encodeReset,
-  encodeTag,
-  END_PAYLOAD,
-  type OpenInfo,
-} from './framing.js';
+import { Kind, decodeCredit, decodeOpen, encodeCredit, encodeOpen, encodeReset, encodeTag, END_PAYLOAD, type OpenInfo } from './framing.js';
 import type { Logger } from './log.js';
 import type { Distribution } from './config.js';
 
@@ -463,7 +453,15 @@ export class FlowCore {
           bytesOut += leg.end.bytesOut;
         }
       }
-      out.push({ id: rec.seq, address: rec.address, origin: rec.origin, dest: rec.dest, since: new Date(rec.started).toISOString(), bytesIn, bytesOut });
+      out.push({
+        id: rec.seq,
+        address: rec.address,
+        origin: rec.origin,
+        dest: rec.dest,
+        since: new Date(rec.started).toISOString(),
+        bytesIn,
+        bytesOut,
+      });
     }
     return out;
   }

@@ -392,7 +392,8 @@ export class FrameGuard {
       return HEAD;
     }
     const size = b.readUInt32BE(off);
-    if (size > this.maxFrameSize) return this.fail(FRAMING_ERROR, `a frame of ${size} bytes exceeds the max-frame-size of ${this.maxFrameSize}`);
+    if (size > this.maxFrameSize)
+      return this.fail(FRAMING_ERROR, `a frame of ${size} bytes exceeds the max-frame-size of ${this.maxFrameSize}`);
     if (size < HEAD) return this.fail(FRAMING_ERROR, `a frame of ${size} bytes is shorter than a frame header`);
     const doff = b[off + 4];
     if (doff < 2 || doff * 4 > size) return this.fail(FRAMING_ERROR, `a frame with data offset ${doff} in ${size} bytes`);
@@ -455,11 +456,15 @@ export class FrameGuard {
     if (p < 0) return this.refuse(`a malformed performative: ${s.why}`);
     const code = s.code >= 0 ? s.code : (SYMBOLIC[s.symbol] ?? -1);
     const ok = this.phase === 'amqp' ? code >= 0x10 && code <= 0x18 : code >= 0x40 && code <= 0x44;
-    if (!ok) return this.refuse(`an unknown ${this.phase === 'amqp' ? 'AMQP' : 'SASL'} performative (descriptor ${code >= 0 ? `0x${code.toString(16)}` : JSON.stringify(s.symbol.slice(0, 64))})`);
+    if (!ok)
+      return this.refuse(
+        `an unknown ${this.phase === 'amqp' ? 'AMQP' : 'SASL'} performative (descriptor ${code >= 0 ? `0x${code.toString(16)}` : JSON.stringify(s.symbol.slice(0, 64))})`,
+      );
     const list = b[p++];
     p = s.body(list, b, p, end, 1);
     if (p < 0) return this.refuse(`a malformed performative 0x${code.toString(16)}: ${s.why}`);
-    if (this.perfEnd < this.size && code !== TRANSFER) return this.refuse(`a payload after performative 0x${code.toString(16)}, which carries none`);
+    if (this.perfEnd < this.size && code !== TRANSFER)
+      return this.refuse(`a payload after performative 0x${code.toString(16)}, which carries none`);
   }
 }
 

@@ -135,7 +135,11 @@ export class LinkStates {
     const verdict = this.guard.offer(raw, from, this.trustView(), Date.now());
     if (verdict.kind === 'refused') {
       const id = (raw as { id?: unknown } | null)?.id;
-      this.host.refused('link-state record refused', { from, record: typeof id === 'string' ? id.slice(0, 80) : undefined, reason: verdict.reason });
+      this.host.refused('link-state record refused', {
+        from,
+        record: typeof id === 'string' ? id.slice(0, 80) : undefined,
+        reason: verdict.reason,
+      });
       return;
     }
     if (verdict.kind !== 'accepted') return;
@@ -225,11 +229,19 @@ export class LinkStates {
   private sweep(): void {
     if (this.host.isStopped()) return;
     for (const h of this.guard.expireHeld(Date.now())) {
-      this.host.refused('link-state record refused', { from: h.via, record: h.id.slice(0, 80), reason: `router ${h.via} is not the way toward ${h.id.slice(0, 80)}, and no copy came the right way` });
+      this.host.refused('link-state record refused', {
+        from: h.via,
+        record: h.id.slice(0, 80),
+        reason: `router ${h.via} is not the way toward ${h.id.slice(0, 80)}, and no copy came the right way`,
+      });
     }
     const removed = this.guard.sweep(Date.now());
     if (removed.length === 0) return;
-    this.host.log.info('forgot routers unreachable for a while', { routers: removed.slice(0, 20), count: removed.length, afterMs: this.guard.unreachableMs });
+    this.host.log.info('forgot routers unreachable for a while', {
+      routers: removed.slice(0, 20),
+      count: removed.length,
+      afterMs: this.guard.unreachableMs,
+    });
     this.recompute();
   }
 }

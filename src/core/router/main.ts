@@ -49,9 +49,11 @@ export async function runRouter(configPath: string): Promise<Router> {
   };
   const watchers: FSWatcher[] = [];
   try {
-    watchers.push(watch(dirname(configPath), { persistent: true }, (_ev, file) => {
-      if (!file || file === basename(configPath) || file.startsWith('..')) reload();
-    }));
+    watchers.push(
+      watch(dirname(configPath), { persistent: true }, (_ev, file) => {
+        if (!file || file === basename(configPath) || file.startsWith('..')) reload();
+      }),
+    );
   } catch (e) {
     log.warn('cannot watch the config folder; changes need a restart', { error: (e as Error).message });
   }

@@ -65,7 +65,15 @@ function rowsOf(entity: string, src: ManagementSource): Record<string, unknown>[
     case 'node':
       return s.routers as unknown as Record<string, unknown>[];
     case 'router':
-      return { id: s.id, siteId: s.siteId, siteName: s.siteName, mode: s.mode, routers: s.routers.length, connections: s.connections.length, flowsActive: s.flows.active };
+      return {
+        id: s.id,
+        siteId: s.siteId,
+        siteName: s.siteName,
+        mode: s.mode,
+        routers: s.routers.length,
+        connections: s.connections.length,
+        flowsActive: s.flows.active,
+      };
     default:
       return s as unknown as Record<string, unknown>;
   }
@@ -86,8 +94,14 @@ function plain(v: unknown): unknown {
 export function answerManagement(request: any, src: ManagementSource): ManagementAnswer | undefined {
   const props = request?.application_properties ?? {};
   const op = String(props.operation ?? 'QUERY').toUpperCase();
-  const ok = (body: unknown): ManagementAnswer => ({ application_properties: { statusCode: 200, statusDescription: 'OK' }, body: plain(body) });
-  const fail = (statusCode: number, description: string): ManagementAnswer => ({ application_properties: { statusCode, statusDescription: description }, body: description });
+  const ok = (body: unknown): ManagementAnswer => ({
+    application_properties: { statusCode: 200, statusDescription: 'OK' },
+    body: plain(body),
+  });
+  const fail = (statusCode: number, description: string): ManagementAnswer => ({
+    application_properties: { statusCode, statusDescription: description },
+    body: description,
+  });
   if (props.type === STANDARD_TYPE) {
     if (op === 'GET-MGMT-NODES') return ok([]);
     if (op === 'GET-TYPES') return ok(Object.fromEntries(LONG_NAMES.map((t) => [t, []])));
@@ -98,7 +112,9 @@ export function answerManagement(request: any, src: ManagementSource): Managemen
     if (!entity || entity === 'status') return fail(404, `unknown entityType "${entityType}": use ${LONG_NAMES.join(', ')}`);
     const found = rowsOf(entity, src);
     const rows = Array.isArray(found) ? found : [found];
-    const asked = Array.isArray(request.body?.attributeNames) ? request.body.attributeNames.filter((a: unknown) => typeof a === 'string') : [];
+    const asked = Array.isArray(request.body?.attributeNames)
+      ? request.body.attributeNames.filter((a: unknown) => typeof a === 'string')
+      : [];
     const names: string[] = asked.length ? asked : [...new Set(rows.flatMap((r) => Object.keys(r)))];
     return ok({ attributeNames: names, results: rows.map((r) => names.map((n) => (Object.hasOwn(r, n) ? (r[n] ?? null) : null))) });
   }
@@ -118,7 +134,12 @@ export function answerManagement(request: any, src: ManagementSource): Managemen
  * Answers a request sent to `$management`; `reply` routes the answer to the request's reply_to. A request
  * that cannot be answered is logged and dropped.
  */
-export function handleManagementRequest(request: any, src: ManagementSource, reply: (message: RoutedMessage, to: string) => void, log: Logger): void {
+export function handleManagementRequest(
+  request: any,
+  src: ManagementSource,
+  reply: (message: RoutedMessage, to: string) => void,
+  log: Logger,
+): void {
   let answer: ReturnType<typeof answerManagement>;
   try {
     answer = answerManagement(request, src);
@@ -132,7 +153,10 @@ export function handleManagementRequest(request: any, src: ManagementSource, rep
 }
 
 /** Every link of every connection, with a client link's figures (`statsOf`) where it has them. */
-export function managedLinks(connections: Iterable<PeerLink>, statsOf: (rheaLink: object) => { stats(): Record<string, unknown> } | undefined): ManagedLink[] {
+export function managedLinks(
+  connections: Iterable<PeerLink>,
+  statsOf: (rheaLink: object) => { stats(): Record<string, unknown> } | undefined,
+): ManagedLink[] {
   const out: ManagedLink[] = [];
   for (const l of connections) {
     try {
@@ -193,7 +217,10 @@ export function renderMetrics(s: RouterStatus): string {
     'van_link_up',
     'gauge',
     'Inter-router connection state (1 up, 0 otherwise).',
-    conn.map((c) => [{ ...base, name: c.name ?? `${c.host}:${c.port}`, direction: c.direction, remote_site: c.remoteSiteName ?? '' }, c.state === 'up' ? 1 : 0]),
+    conn.map((c) => [
+      { ...base, name: c.name ?? `${c.host}:${c.port}`, direction: c.direction, remote_site: c.remoteSiteName ?? '' },
+      c.state === 'up' ? 1 : 0,
+    ]),
   );
   metric(
     'van_link_bytes_in_total',
@@ -207,10 +234,30 @@ export function renderMetrics(s: RouterStatus): string {
     'Bytes written on an inter-router connection.',
     conn.map((c) => [{ ...base, name: c.name ?? `${c.host}:${c.port}`, direction: c.direction }, c.bytesOut]),
   );
-  metric('van_address_flows_active', 'gauge', 'Open flows per address.', s.addresses.map((a) => [{ ...base, address: a.address }, a.flows]));
-  metric('van_address_flows_total', 'counter', 'Flows per address since start.', s.addresses.map((a) => [{ ...base, address: a.address }, a.flowsTotal]));
-  metric('van_address_local_connectors', 'gauge', 'Local targets per address.', s.addresses.map((a) => [{ ...base, address: a.address }, a.localConnectors]));
-  metric('van_listener_rejected_peers_total', 'counter', 'Peers refused at the TLS handshake.', s.listeners.map((l) => [{ ...base, listener: l.name }, l.rejectedPeers]));
+  metric(
+    'van_address_flows_active',
+    'gauge',
+    'Open flows per address.',
+    s.addresses.map((a) => [{ ...base, address: a.address }, a.flows]),
+  );
+  metric(
+    'van_address_flows_total',
+    'counter',
+    'Flows per address since start.',
+    s.addresses.map((a) => [{ ...base, address: a.address }, a.flowsTotal]),
+  );
+  metric(
+    'van_address_local_connectors',
+    'gauge',
+    'Local targets per address.',
+    s.addresses.map((a) => [{ ...base, address: a.address }, a.localConnectors]),
+  );
+  metric(
+    'van_listener_rejected_peers_total',
+    'counter',
+    'Peers refused at the TLS handshake.',
+    s.listeners.map((l) => [{ ...base, listener: l.name }, l.rejectedPeers]),
+  );
   const mem = process.memoryUsage();
   metric('van_process_resident_memory_bytes', 'gauge', 'Resident memory of the router process.', [[base, mem.rss]]);
   const cpu = process.cpuUsage();

@@ -4,7 +4,18 @@
 // messages taken from peers only along the path of their source (trust.ts, through LinkStates).
 import type { MessageHandler } from './api.js';
 import type { RouterConfig } from './config.js';
-import { ACCEPTED, IN_DOUBT, RELEASED, RoutedMessage, noSettle, once, outcomeFromWire, type MessageSink, type Outcome, type Settle } from './delivery.js';
+import {
+  ACCEPTED,
+  IN_DOUBT,
+  RELEASED,
+  RoutedMessage,
+  noSettle,
+  once,
+  outcomeFromWire,
+  type MessageSink,
+  type Outcome,
+  type Settle,
+} from './delivery.js';
 import type { LinkStates, RefusalLog } from './linkState.js';
 import type { Logger } from './log.js';
 import type { PeerLink } from './peer.js';
@@ -178,7 +189,8 @@ export class Messaging {
   private deliverMulticastLocal(message: RoutedMessage, address: string, from: string): boolean {
     const set = this.subscribers.get(address);
     if (!set || set.size === 0) return false;
-    for (const s of [...set]) if (!s.offer(message, from, noSettle)) this.host.log.debug('a multicast consumer is full: message not delivered to it', { address });
+    for (const s of [...set])
+      if (!s.offer(message, from, noSettle)) this.host.log.debug('a multicast consumer is full: message not delivered to it', { address });
     return true;
   }
 
@@ -294,7 +306,12 @@ export class Messaging {
     // The source is what subscribers (service sync) believe: it must be on the side the message came from.
     const bad = this.linkState.sourceProblem(env.src, link.remote?.routerId ?? '');
     if (bad) {
-      this.host.refused('routed message dropped', { from: link.remote?.routerId, src: typeof env.src === 'string' ? env.src.slice(0, 80) : undefined, address: env.addr.slice(0, 80), reason: bad });
+      this.host.refused('routed message dropped', {
+        from: link.remote?.routerId,
+        src: typeof env.src === 'string' ? env.src.slice(0, 80) : undefined,
+        address: env.addr.slice(0, 80),
+        reason: bad,
+      });
       return;
     }
     const id = typeof env.id === 'number' ? env.id : undefined;

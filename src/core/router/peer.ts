@@ -203,8 +203,16 @@ export class PeerLink implements DataPort {
     // The data link has a session of its own, so that the fast path below owns its delivery ids.
     const dataSession = this.conn.create_session();
     dataSession.begin();
-    this.dataSender = dataSession.attach_sender({ name: `van-data:${this.conn.options.container_id}`, target: { address: DATA_ADDRESS }, snd_settle_mode: 1 });
-    this.controlSender = this.conn.open_sender({ name: `van-control:${this.conn.options.container_id}`, target: { address: CONTROL_ADDRESS }, snd_settle_mode: 1 });
+    this.dataSender = dataSession.attach_sender({
+      name: `van-data:${this.conn.options.container_id}`,
+      target: { address: DATA_ADDRESS },
+      snd_settle_mode: 1,
+    });
+    this.controlSender = this.conn.open_sender({
+      name: `van-control:${this.conn.options.container_id}`,
+      target: { address: CONTROL_ADDRESS },
+      snd_settle_mode: 1,
+    });
     this.dataSender.on('sendable', () => this.drainData());
     this.controlSender.on('sendable', () => this.drainControl());
     this.state = 'up';
@@ -362,7 +370,10 @@ export class PeerLink implements DataPort {
     this.closed = true;
     if (this.direction === 'outgoing' && this.isRouterLink && !this.remote && !this.lastError && (this.socket as tls.TLSSocket).encrypted) {
       // TLS 1.3: the server checks our certificate after the handshake and just closes when it refuses it.
-      this.lastError = `the remote site closed the link right after the TLS handshake: it rejected our client certificate (the link's token is from another network, or access was revoked); create a new token at the remote site (${this.host}:${this.port})`;
+      this.lastError =
+        `the remote site closed the link right after the TLS handshake: ` +
+        `it rejected our client certificate (the link's token is from another network, or access was revoked); ` +
+        `create a new token at the remote site (${this.host}:${this.port})`;
     }
     const wasUp = this.state === 'up';
     this.state = 'down';

@@ -101,7 +101,10 @@ export class Router implements RouterApi, ConnectionHost {
     const router = new Router(config);
     router.linkState.init();
     try {
-      await router.reconcile({ ...config, listeners: [], connectors: [], tcpListeners: [], tcpConnectors: [], management: undefined }, config);
+      await router.reconcile(
+        { ...config, listeners: [], connectors: [], tcpListeners: [], tcpConnectors: [], management: undefined },
+        config,
+      );
     } catch (e) {
       await router.stop();
       throw e;
@@ -124,7 +127,10 @@ export class Router implements RouterApi, ConnectionHost {
   private async applyNow(next: RouterConfig): Promise<void> {
     if (this.stopped) throw new Error('the router is stopped');
     if (next.id !== this.config.id) {
-      this.log.warn('the router id cannot change while running; restart the router to use the new id', { id: this.config.id, next: next.id });
+      this.log.warn('the router id cannot change while running; restart the router to use the new id', {
+        id: this.config.id,
+        next: next.id,
+      });
       next = { ...next, id: this.config.id };
     }
     const prev = this.config;
@@ -230,7 +236,13 @@ export class Router implements RouterApi, ConnectionHost {
     if (link.isRouterLink) {
       this.core.addPort(link);
       connector?.linkUp();
-      this.log.info('link up', { name: link.name, direction: link.direction, remoteRouter: link.remote?.routerId, remoteSite: link.remote?.siteName, cost: link.cost });
+      this.log.info('link up', {
+        name: link.name,
+        direction: link.direction,
+        remoteRouter: link.remote?.routerId,
+        remoteSite: link.remote?.siteName,
+        cost: link.cost,
+      });
       this.linkState.linkUp(link);
     } else {
       this.clients.attach(link);

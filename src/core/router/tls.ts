@@ -35,7 +35,10 @@ export function loadTls(files: TlsFiles): LoadedTls {
   try {
     context = tls.createSecureContext({ ca, cert, key, minVersion: 'TLSv1.3' });
   } catch (e) {
-    throw new Error(`the TLS files ${files.cert}, ${files.key}, ${files.ca} do not form a usable key pair and CA (${(e as Error).message})`, { cause: e });
+    throw new Error(
+      `the TLS files ${files.cert}, ${files.key}, ${files.ca} do not form a usable key pair and CA (${(e as Error).message})`,
+      { cause: e },
+    );
   }
   let caNames: string[] = [];
   try {
@@ -75,7 +78,8 @@ export function describeConnectError(err: unknown, host: string, port: number, s
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const fromError = (e as { cert?: tls.PeerCertificate }).cert;
-    const peer = fromError && Object.keys(fromError).length ? fromError : (socket?.getPeerCertificate?.() as tls.PeerCertificate | undefined);
+    const peer =
+      fromError && Object.keys(fromError).length ? fromError : (socket?.getPeerCertificate?.() as tls.PeerCertificate | undefined);
     const names = peer && Object.keys(peer).length ? certNames(peer) : (e.reason ?? '').replace(/^.*?: /, '');
     return `the remote site's certificate does not name "${host}": it holds ${names}; connect with one of those names or reissue the site's certificate with this one`;
   }
@@ -88,11 +92,14 @@ export function describeConnectError(err: unknown, host: string, port: number, s
     return `the remote site's certificate is not valid yet: check the clocks of both machines (${where})`;
   }
   if (code === 'ECONNREFUSED') return `connection refused by ${where}: nothing listens there (router not running, wrong port or host)`;
-  if (code === 'ETIMEDOUT' || code === 'VAN_TIMEOUT') return `timed out connecting to ${where}: the host does not answer (firewall, wrong address or router down)`;
+  if (code === 'ETIMEDOUT' || code === 'VAN_TIMEOUT')
+    return `timed out connecting to ${where}: the host does not answer (firewall, wrong address or router down)`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the host name "${host}": check the token's host or your DNS`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `no network route to ${where}`;
   if (
-    /ALERT_CERTIFICATE_REQUIRED|ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_ACCESS_DENIED|ALERT_DECRYPT_ERROR/i.test(code) ||
+    /ALERT_CERTIFICATE_REQUIRED|ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_UNKNOWN|ALERT_ACCESS_DENIED|ALERT_DECRYPT_ERROR/i.test(
+      code,
+    ) ||
     /alert (unknown ca|bad certificate|certificate required|certificate unknown)/i.test(msg)
   ) {
     return `the remote site rejected our client certificate: the link's token is from another network or access was revoked; create a new token at the remote site (${where})`;
@@ -112,7 +119,8 @@ export function describeAcceptError(err: unknown): string {
   const e = (typeof err === 'string' ? Object.assign(new Error(err), { code: err }) : err) as NodeJS.ErrnoException;
   const code = e?.code ?? '';
   const msg = e?.message ?? String(err);
-  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|certificate required|UNABLE_TO_GET_ISSUER_CERT$/i.test(code + msg) && !/LOCALLY/.test(code)) return 'a peer connected without a client certificate';
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|certificate required|UNABLE_TO_GET_ISSUER_CERT$/i.test(code + msg) && !/LOCALLY/.test(code))
+    return 'a peer connected without a client certificate';
   if (isUnknownCaError(code) || /unknown ca|certificate verify failed|self.signed|unable to get/i.test(msg)) {
     return `a peer presented a client certificate not signed by this site's CA (${code || msg}): a token from another network, or access was revoked`;
   }

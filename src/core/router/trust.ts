@@ -98,7 +98,9 @@ export function checkLinkState(raw: unknown, now: number): CheckedLinkState {
   if (typeof siteName !== 'string' || siteName.length > L.nameChars) return fail('siteName is not a string of at most 256 characters');
   if (!nonNegativeInteger(raw.epoch)) return fail('epoch is not a non-negative integer');
   if (raw.epoch > now + L.clockAheadMs) {
-    return fail(`epoch is ${Math.round((raw.epoch - now) / 1000)} s ahead of this router's clock (at most ${L.clockAheadMs / 1000} s allowed)`);
+    return fail(
+      `epoch is ${Math.round((raw.epoch - now) / 1000)} s ahead of this router's clock (at most ${L.clockAheadMs / 1000} s allowed)`,
+    );
   }
   if (!nonNegativeInteger(raw.seq)) return fail('seq is not a non-negative integer');
 
@@ -111,7 +113,8 @@ export function checkLinkState(raw: unknown, now: number): CheckedLinkState {
     const bad = idProblem(k, 'neighbour id');
     if (bad) return fail(bad);
     const cost = rawNeighbors[k];
-    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 1 || cost > L.maxCost) return fail(`the cost of neighbour ${k.slice(0, 40)} is not a number from 1 to ${L.maxCost}`);
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 1 || cost > L.maxCost)
+      return fail(`the cost of neighbour ${k.slice(0, 40)} is not a number from 1 to ${L.maxCost}`);
     neighbors[k] = cost;
   }
 
@@ -121,9 +124,11 @@ export function checkLinkState(raw: unknown, now: number): CheckedLinkState {
   const aKeys = Object.keys(rawAddresses);
   if (aKeys.length > L.addresses) return fail(`more than ${L.addresses} addresses`);
   for (const k of aKeys) {
-    if (k.length === 0 || k.length > L.addressChars || k === '__proto__') return fail(`address ${JSON.stringify(k.slice(0, 40))} is empty, too long or not allowed`);
+    if (k.length === 0 || k.length > L.addressChars || k === '__proto__')
+      return fail(`address ${JSON.stringify(k.slice(0, 40))} is empty, too long or not allowed`);
     const n = rawAddresses[k];
-    if (!nonNegativeInteger(n) || n > L.targets) return fail(`the target count of address ${k.slice(0, 40)} is not an integer from 0 to ${L.targets}`);
+    if (!nonNegativeInteger(n) || n > L.targets)
+      return fail(`the target count of address ${k.slice(0, 40)} is not an integer from 0 to ${L.targets}`);
     addresses[k] = n;
   }
 
@@ -132,7 +137,8 @@ export function checkLinkState(raw: unknown, now: number): CheckedLinkState {
   if (rawSubs.length > L.subscriptions) return fail(`more than ${L.subscriptions} subscriptions`);
   const subscriptions: string[] = [];
   for (const s of rawSubs) {
-    if (typeof s !== 'string' || s.length === 0 || s.length > L.addressChars) return fail('a subscription is not a string of 1 to 512 characters');
+    if (typeof s !== 'string' || s.length === 0 || s.length > L.addressChars)
+      return fail('a subscription is not a string of 1 to 512 characters');
     subscriptions.push(s);
   }
 
@@ -236,7 +242,10 @@ export class LinkStateGuard {
       const site = view.neighbors.get(via);
       if (site !== undefined && site !== lsa.siteId) {
         this.counts.refused++;
-        return { kind: 'refused', reason: `the record names site "${lsa.siteId.slice(0, 40)}" but the connection said "${site.slice(0, 40)}"` };
+        return {
+          kind: 'refused',
+          reason: `the record names site "${lsa.siteId.slice(0, 40)}" but the connection said "${site.slice(0, 40)}"`,
+        };
       }
     }
     if (!this.wanted(lsa)) return { kind: 'ignored' };
@@ -286,7 +295,8 @@ export class LinkStateGuard {
     }
     // Maps iterate in insertion order: the first entries are the oldest.
     if (fromVia >= L.pendingPerNeighbor && oldestOfVia) this.unhold(oldestOfVia);
-    while (this.pending.size > 0 && (this.pending.size >= L.pending || this.pendingBytes + h.bytes > L.pendingBytes)) this.unhold(this.pending.keys().next().value!);
+    while (this.pending.size > 0 && (this.pending.size >= L.pending || this.pendingBytes + h.bytes > L.pendingBytes))
+      this.unhold(this.pending.keys().next().value!);
     this.pending.set(key, h);
     this.pendingBytes += h.bytes;
   }

@@ -68,7 +68,8 @@ export function validateDefinition(def: ServiceDefinition): ServiceDefinition {
   }
   for (const t of def.targets ?? []) {
     for (const [port, target] of Object.entries(t.targetPorts ?? {})) {
-      if (!seen.has(Number(port))) throw new UserError(`${where}: target port mapping for ${port}, which is not one of the service's ports`);
+      if (!seen.has(Number(port)))
+        throw new UserError(`${where}: target port mapping for ${port}, which is not one of the service's ports`);
       if (!isPort(target)) throw new UserError(`${where}: target port ${JSON.stringify(target)} is not a port number (1-65535)`);
     }
   }
@@ -179,7 +180,10 @@ export function labelsFromSelector(selector: string): Record<string, string> {
     if (!trimmed) continue;
     const eq = trimmed.indexOf('=');
     if (eq <= 0) throw new UserError(`the selector "${selector}" is not of the form key=value,key=value`);
-    labels[trimmed.slice(0, eq).trim()] = trimmed.slice(eq + 1).replace(/^=/, '').trim();
+    labels[trimmed.slice(0, eq).trim()] = trimmed
+      .slice(eq + 1)
+      .replace(/^=/, '')
+      .trim();
   }
   return labels;
 }
@@ -191,7 +195,12 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
 }
 
 function sameTarget(a: ServiceTarget, b: ServiceTarget): boolean {
-  return a.name === b.name && (a.service ?? '') === (b.service ?? '') && (a.selector ?? '') === (b.selector ?? '') && (a.host ?? '') === (b.host ?? '');
+  return (
+    a.name === b.name &&
+    (a.service ?? '') === (b.service ?? '') &&
+    (a.selector ?? '') === (b.selector ?? '') &&
+    (a.host ?? '') === (b.host ?? '')
+  );
 }
 
 /**
@@ -205,8 +214,14 @@ export function addDefinition(existing: ServiceDefinition[], def: ServiceDefinit
   if (current) {
     const same = current.targets.length === def.targets.length && current.targets.every((t, i) => sameTarget(t, def.targets[i]));
     if (!same) {
-      const owner = current.targets.map((t) => t.name ?? t.service ?? t.selector).filter(Boolean).join(', ') || 'no target';
-      throw new UserError(`the address "${def.address}" is already used by another service definition (${owner}); choose another with --address`);
+      const owner =
+        current.targets
+          .map((t) => t.name ?? t.service ?? t.selector)
+          .filter(Boolean)
+          .join(', ') || 'no target';
+      throw new UserError(
+        `the address "${def.address}" is already used by another service definition (${owner}); choose another with --address`,
+      );
     }
   }
   return [...existing.filter((d) => d.address !== def.address), def].sort((a, b) => a.address.localeCompare(b.address));
@@ -222,7 +237,9 @@ export function removeDefinition(
   address?: string,
 ): { remaining: ServiceDefinition[]; removed: ServiceDefinition[] } {
   const matches = (d: ServiceDefinition) =>
-    (address === undefined || d.address === address) && (d.targets.some((t) => t.name === name || t.service === name) || (address === undefined && d.address === name && d.targets.length === 0));
+    (address === undefined || d.address === address) &&
+    (d.targets.some((t) => t.name === name || t.service === name) ||
+      (address === undefined && d.address === name && d.targets.length === 0));
   const removed = existing.filter(matches);
   if (removed.length === 0) {
     const known = existing.map((d) => d.address).join(', ') || 'none';

@@ -77,7 +77,10 @@ async function listNames(api: ServiceApi, kind: WorkloadKind): Promise<string[]>
         : kind === 'statefulset'
           ? await api.apps.listNamespacedStatefulSet({ namespace: api.namespace })
           : await api.core.listNamespacedService({ namespace: api.namespace });
-    return list.items.map((i) => i.metadata?.name ?? '').filter(Boolean).sort();
+    return list.items
+      .map((i) => i.metadata?.name ?? '')
+      .filter(Boolean)
+      .sort();
   } catch {
     return [];
   }
@@ -93,7 +96,10 @@ function containerPorts(template: { spec?: { containers?: { ports?: { containerP
 export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: string): Promise<WorkloadInfo> {
   try {
     if (kind === 'deployment' || kind === 'statefulset') {
-      const w = kind === 'deployment' ? await api.apps.readNamespacedDeployment({ name, namespace: api.namespace }) : await api.apps.readNamespacedStatefulSet({ name, namespace: api.namespace });
+      const w =
+        kind === 'deployment'
+          ? await api.apps.readNamespacedDeployment({ name, namespace: api.namespace })
+          : await api.apps.readNamespacedStatefulSet({ name, namespace: api.namespace });
       const selector = { ...(w.spec?.selector?.matchLabels ?? {}) };
       if (Object.keys(selector).length === 0) Object.assign(selector, w.spec?.template?.metadata?.labels ?? {});
       return { kind, name, selector, ports: containerPorts(w.spec?.template) };
@@ -105,7 +111,13 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
       if (typeof t === 'number') serviceTargetPorts[p.port] = t;
       else if (typeof t === 'string' && /^\d+$/.test(t)) serviceTargetPorts[p.port] = Number(t);
     }
-    return { kind, name, selector: { ...(svc.spec?.selector ?? {}) }, ports: (svc.spec?.ports ?? []).map((p) => p.port), serviceTargetPorts };
+    return {
+      kind,
+      name,
+      selector: { ...(svc.spec?.selector ?? {}) },
+      ports: (svc.spec?.ports ?? []).map((p) => p.port),
+      serviceTargetPorts,
+    };
   } catch (error) {
     if (isNotFound(error)) {
       const names = await listNames(api, kind);
@@ -117,7 +129,10 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
 }
 
 /** Read-modify-write of the services ConfigMap with optimistic concurrency (retries on conflict). */
-async function updateDefinitions(api: ServiceApi, change: (defs: ServiceDefinition[]) => { next: ServiceDefinition[]; touched: string[] }): Promise<void> {
+async function updateDefinitions(
+  api: ServiceApi,
+  change: (defs: ServiceDefinition[]) => { next: ServiceDefinition[]; touched: string[] },
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const cm = await readServicesConfigMap(api);
     const defs = parseServicesData(cm.data ?? {}).definitions;
@@ -150,7 +165,10 @@ export async function expose(api: ServiceApi, request: ExposeRequest): Promise<S
 }
 
 /** Removes the definitions whose targets name this workload (any kind: definitions are keyed by name), or just `address`. */
-export async function unexpose(api: ServiceApi, request: { kind?: WorkloadKind; name: string; address?: string }): Promise<ServiceDefinition[]> {
+export async function unexpose(
+  api: ServiceApi,
+  request: { kind?: WorkloadKind; name: string; address?: string },
+): Promise<ServiceDefinition[]> {
   let removed: ServiceDefinition[] = [];
   await updateDefinitions(api, (defs) => {
     const result = removeDefinition(defs, request.name, request.address);
@@ -182,7 +200,7 @@ export async function serviceStatus(api: ServiceApi): Promise<ServiceStatusEntry
       protocol: def.protocol,
       ports: def.ports,
       local: true,
-      targets: def.targets.map((t) => (t.service ? `service/${t.service}` : t.name ?? t.selector ?? '?')),
+      targets: def.targets.map((t) => (t.service ? `service/${t.service}` : (t.name ?? t.selector ?? '?'))),
     });
   }
   // The Services the site agent made for the network's services: there as soon as the agent
@@ -192,7 +210,12 @@ export async function serviceStatus(api: ServiceApi): Promise<ServiceStatusEntry
     for (const svc of list.items) {
       const address = svc.metadata?.labels?.['internal.skupper.io/address'];
       if (!address || entries.has(address) || svc.metadata?.annotations?.['internal.skupper.io/controlled'] !== 'true') continue;
-      entries.set(address, { address, protocol: svc.metadata?.annotations?.['internal.skupper.io/protocol'] ?? 'tcp', ports: (svc.spec?.ports ?? []).map((p) => p.port), local: false });
+      entries.set(address, {
+        address,
+        protocol: svc.metadata?.annotations?.['internal.skupper.io/protocol'] ?? 'tcp',
+        ports: (svc.spec?.ports ?? []).map((p) => p.port),
+        local: false,
+      });
     }
   } catch {
     // Listing Services may be forbidden: network.json is enough.

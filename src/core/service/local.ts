@@ -11,7 +11,16 @@ import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors';
 import { portIsFree, readLocalSite } from '../site/local';
-import { type ServiceDefinition, type ServiceTarget, addressProblem, definitionFromJson, definitionToJson, isProtocol, PROTOCOLS, validateDefinition } from './definition';
+import {
+  type ServiceDefinition,
+  type ServiceTarget,
+  addressProblem,
+  definitionFromJson,
+  definitionToJson,
+  isProtocol,
+  PROTOCOLS,
+  validateDefinition,
+} from './definition';
 
 export const LOCAL_SERVICES_FILE = 'services.json';
 export const LOCAL_FORWARDS_FILE = 'forwards.json';
@@ -83,12 +92,15 @@ function forwardFromJson(address: string, raw: unknown): Forward {
 export function readLocalServices(dir: string): LocalServices {
   const out: LocalServices = { definitions: [], forwards: [], errors: [] };
   const sections: [string, (key: string, raw: unknown) => void][] = [
-    [LOCAL_SERVICES_FILE, (key, raw) => {
-      const def = definitionFromJson(typeof raw === 'string' ? JSON.parse(raw) : raw);
-      if (def.address !== key) throw new UserError(`the key "${key}" holds the address "${def.address}"`);
-      delete def.origin;
-      out.definitions.push(def);
-    }],
+    [
+      LOCAL_SERVICES_FILE,
+      (key, raw) => {
+        const def = definitionFromJson(typeof raw === 'string' ? JSON.parse(raw) : raw);
+        if (def.address !== key) throw new UserError(`the key "${key}" holds the address "${def.address}"`);
+        delete def.origin;
+        out.definitions.push(def);
+      },
+    ],
     [LOCAL_FORWARDS_FILE, (key, raw) => out.forwards.push(forwardFromJson(key, raw))],
   ];
   for (const [name, add] of sections) {
@@ -114,7 +126,8 @@ export function readLocalServices(dir: string): LocalServices {
 
 function requireSite(dir: string): { name: string; ports: number[] } {
   const site = readLocalSite(dir);
-  if (!site) throw new UserError(`no local site ${basename(dir)}: create it with \`van init --platform local --site-name ${basename(dir)}\``);
+  if (!site)
+    throw new UserError(`no local site ${basename(dir)}: create it with \`van init --platform local --site-name ${basename(dir)}\``);
   return { name: site.name, ports: Object.values(site.ports) };
 }
 
@@ -134,7 +147,10 @@ function writeForwards(dir: string, forwards: Forward[]): void {
 function readForChange(dir: string): LocalServices {
   const current = readLocalServices(dir);
   const broken = current.errors[0];
-  if (broken) throw new UserError(`${join(dir, broken.file)}${broken.key === '*' ? '' : ` key ${broken.key}`}: ${broken.reason}; fix or remove it first`);
+  if (broken)
+    throw new UserError(
+      `${join(dir, broken.file)}${broken.key === '*' ? '' : ` key ${broken.key}`}: ${broken.reason}; fix or remove it first`,
+    );
   return current;
 }
 
@@ -158,7 +174,8 @@ export function exposeHost(dir: string, request: ExposeHostRequest): ServiceDefi
   if (!isProtocol(protocol)) throw new UserError(`unknown protocol "${protocol}"; use one of ${PROTOCOLS.join(', ')}`);
   if (request.ports.length === 0) throw new UserError(`give the port to expose with --port (the port ${request.host} listens on)`);
   const targets = request.targetPorts ?? [];
-  if (targets.length > 1 && targets.length !== request.ports.length) throw new UserError(`give one --target-port, or one per --port (${request.ports.length})`);
+  if (targets.length > 1 && targets.length !== request.ports.length)
+    throw new UserError(`give one --target-port, or one per --port (${request.ports.length})`);
   const targetPorts: Record<string, number> = {};
   request.ports.forEach((p, i) => {
     const tp = targets.length === 0 ? p : targets.length === 1 ? targets[0] : targets[i];
@@ -169,12 +186,20 @@ export function exposeHost(dir: string, request: ExposeHostRequest): ServiceDefi
   const current = readForChange(dir);
   const existing = current.definitions.find((d) => d.address === def.address);
   if (existing && !existing.targets.every((t) => t.host === request.host)) {
-    throw new UserError(`the address "${def.address}" is already exposed from local site ${site.name} by ${existing.targets.map((t) => t.name).join(', ')}; choose another with --address`);
+    throw new UserError(
+      `the address "${def.address}" is already exposed from local site ${site.name} by ${existing.targets.map((t) => t.name).join(', ')}; choose another with --address`,
+    );
   }
   if (current.forwards.some((f) => f.address === def.address)) {
-    throw new UserError(`local site ${site.name} forwards "${def.address}" from the network to a local port; remove that with \`van unforward ${def.address}\` before exposing a local port under the same name`);
+    throw new UserError(
+      `local site ${site.name} forwards "${def.address}" from the network to a local port; ` +
+        `remove that with \`van unforward ${def.address}\` before exposing a local port under the same name`,
+    );
   }
-  writeDefinitions(dir, [...current.definitions.filter((d) => d.address !== def.address), def].sort((a, b) => a.address.localeCompare(b.address)));
+  writeDefinitions(
+    dir,
+    [...current.definitions.filter((d) => d.address !== def.address), def].sort((a, b) => a.address.localeCompare(b.address)),
+  );
   return def;
 }
 
@@ -183,13 +208,19 @@ export function unexposeHost(dir: string, request: { host?: string; address?: st
   const site = requireSite(dir);
   if (!request.host && !request.address) throw new UserError('name what to unexpose: host/HOST, or --address A');
   const current = readForChange(dir);
-  const matches = (d: ServiceDefinition) => (!request.address || d.address === request.address) && (!request.host || d.targets.some((t) => t.host === request.host));
+  const matches = (d: ServiceDefinition) =>
+    (!request.address || d.address === request.address) && (!request.host || d.targets.some((t) => t.host === request.host));
   const removed = current.definitions.filter(matches);
   if (removed.length === 0) {
     const known = current.definitions.map((d) => d.address).join(', ') || 'none';
-    throw new UserError(`local site ${site.name} does not expose ${request.address ? `"${request.address}"` : ''}${request.host ? ` from ${request.host}` : ''}; exposed here: ${known}`);
+    throw new UserError(
+      `local site ${site.name} does not expose ${request.address ? `"${request.address}"` : ''}${request.host ? ` from ${request.host}` : ''}; exposed here: ${known}`,
+    );
   }
-  writeDefinitions(dir, current.definitions.filter((d) => !matches(d)));
+  writeDefinitions(
+    dir,
+    current.definitions.filter((d) => !matches(d)),
+  );
   return removed;
 }
 
@@ -212,21 +243,36 @@ export async function forwardService(dir: string, request: ForwardRequest): Prom
   const host = request.host ?? '127.0.0.1';
   const hostBad = hostProblem(host);
   if (hostBad) throw new UserError(hostBad);
-  if (request.servicePort !== undefined && !isPort(request.servicePort)) throw new UserError(`--service-port ${request.servicePort} is not a port number`);
-  if (site.ports.includes(request.port)) throw new UserError(`port ${request.port} is one of local site ${site.name}'s own ports; choose another`);
+  if (request.servicePort !== undefined && !isPort(request.servicePort))
+    throw new UserError(`--service-port ${request.servicePort} is not a port number`);
+  if (site.ports.includes(request.port))
+    throw new UserError(`port ${request.port} is one of local site ${site.name}'s own ports; choose another`);
   const current = readForChange(dir);
   if (current.definitions.some((d) => d.address === request.address)) {
     throw new UserError(`"${request.address}" is exposed from this machine by local site ${site.name}; it is already here`);
   }
-  const clash = current.forwards.find((f) => f.port === request.port && f.address !== request.address && (f.host === host || f.host === '0.0.0.0' || host === '0.0.0.0'));
-  if (clash) throw new UserError(`port ${request.port} already forwards "${clash.address}"; choose another port or \`van unforward ${clash.address}\``);
+  const clash = current.forwards.find(
+    (f) => f.port === request.port && f.address !== request.address && (f.host === host || f.host === '0.0.0.0' || host === '0.0.0.0'),
+  );
+  if (clash)
+    throw new UserError(
+      `port ${request.port} already forwards "${clash.address}"; choose another port or \`van unforward ${clash.address}\``,
+    );
   const same = current.forwards.find((f) => f.address === request.address);
   const held = same && same.port === request.port && same.host === host;
   if (!held && !(await portIsFree(host, request.port))) {
     throw new UserError(`port ${request.port} on ${host} is in use by another program; choose another port`);
   }
-  const forward: Forward = { address: request.address, host, port: request.port, ...(request.servicePort ? { servicePort: request.servicePort } : {}) };
-  writeForwards(dir, [...current.forwards.filter((f) => f.address !== request.address), forward].sort((a, b) => a.address.localeCompare(b.address)));
+  const forward: Forward = {
+    address: request.address,
+    host,
+    port: request.port,
+    ...(request.servicePort ? { servicePort: request.servicePort } : {}),
+  };
+  writeForwards(
+    dir,
+    [...current.forwards.filter((f) => f.address !== request.address), forward].sort((a, b) => a.address.localeCompare(b.address)),
+  );
   return forward;
 }
 
@@ -238,7 +284,10 @@ export function unforwardService(dir: string, address: string): Forward {
     const known = current.forwards.map((f) => `${f.address} (${f.host}:${f.port})`).join(', ') || 'none';
     throw new UserError(`local site ${site.name} does not forward "${address}"; forwarded: ${known}`);
   }
-  writeForwards(dir, current.forwards.filter((f) => f.address !== address));
+  writeForwards(
+    dir,
+    current.forwards.filter((f) => f.address !== address),
+  );
   return found;
 }
 
@@ -260,9 +309,18 @@ export function localServiceStatus(dir: string): LocalServiceStatusEntry[] {
   const { definitions, forwards } = readLocalServices(dir);
   const entries = new Map<string, LocalServiceStatusEntry>();
   for (const def of definitions) {
-    entries.set(def.address, { address: def.address, protocol: def.protocol, ports: def.ports, local: true, targets: def.targets.map((t) => `host/${t.host ?? t.name}`) });
+    entries.set(def.address, {
+      address: def.address,
+      protocol: def.protocol,
+      ports: def.ports,
+      local: true,
+      targets: def.targets.map((t) => `host/${t.host ?? t.name}`),
+    });
   }
-  let network: { sites?: { id: string; name: string }[]; services?: { address: string; protocol: string; ports: number[]; exposedIn?: string[] }[] } = {};
+  let network: {
+    sites?: { id: string; name: string }[];
+    services?: { address: string; protocol: string; ports: number[]; exposedIn?: string[] }[];
+  } = {};
   try {
     network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
   } catch {

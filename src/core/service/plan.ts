@@ -1,7 +1,15 @@
 // What `expose` decides from a workload's shape, as a pure function: the definition to record, or a
 // one-line reason to refuse.
 import { UserError } from '../errors';
-import { type Protocol, type ServiceDefinition, type ServiceTarget, addressProblem, isProtocol, PROTOCOLS, selectorFromLabels } from './definition';
+import {
+  type Protocol,
+  type ServiceDefinition,
+  type ServiceTarget,
+  addressProblem,
+  isProtocol,
+  PROTOCOLS,
+  selectorFromLabels,
+} from './definition';
 
 export type WorkloadKind = 'deployment' | 'statefulset' | 'service';
 
@@ -33,7 +41,10 @@ export function planExpose(workload: WorkloadInfo, options: ExposeOptions): Serv
   if (ports.length === 0) {
     // Skupper takes the workload's ports when it declares exactly one.
     if (workload.ports.length === 1) ports = [workload.ports[0]];
-    else throw new UserError(`give the port to expose with --port${workload.ports.length ? ` (${what} declares ${workload.ports.join(', ')})` : ''}`);
+    else
+      throw new UserError(
+        `give the port to expose with --port${workload.ports.length ? ` (${what} declares ${workload.ports.join(', ')})` : ''}`,
+      );
   }
   for (const p of ports) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UserError(`--port ${p} is not a port number (1-65535)`);
@@ -44,7 +55,8 @@ export function planExpose(workload: WorkloadInfo, options: ExposeOptions): Serv
   }
   const mapping: Record<string, number> = {};
   ports.forEach((p, i) => {
-    const t = targetPorts.length === 0 ? (workload.serviceTargetPorts?.[p] ?? p) : targetPorts.length === 1 ? targetPorts[0] : targetPorts[i];
+    const t =
+      targetPorts.length === 0 ? (workload.serviceTargetPorts?.[p] ?? p) : targetPorts.length === 1 ? targetPorts[0] : targetPorts[i];
     if (!Number.isInteger(t) || t < 1 || t > 65535) throw new UserError(`--target-port ${t} is not a port number (1-65535)`);
     mapping[String(p)] = t;
   });
@@ -55,7 +67,9 @@ export function planExpose(workload: WorkloadInfo, options: ExposeOptions): Serv
       const checked = workload.kind === 'service' ? p : mapping[String(p)];
       if (!declared.includes(checked)) {
         const which = workload.kind === 'service' || targetPorts.length === 0 ? `port ${checked}` : `target port ${checked}`;
-        throw new UserError(`${what} does not declare ${which} (it declares ${declared.join(', ')}); use --port${workload.kind === 'service' ? '' : '/--target-port'} with one of those`);
+        throw new UserError(
+          `${what} does not declare ${which} (it declares ${declared.join(', ')}); use --port${workload.kind === 'service' ? '' : '/--target-port'} with one of those`,
+        );
       }
     }
   }

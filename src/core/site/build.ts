@@ -7,10 +7,31 @@ import type { KeyPair } from '../pki';
 import { UserError } from '../errors';
 import { imageReferenceProblem } from './image';
 import {
-  APPLICATION_LABEL, BUNDLE_CONFIGMAP, BUNDLE_DIR, BUNDLE_KEY, CERTS_DIR, CHANNEL_DIR, CLAIMS_PORT,
-  CONTROLLED_ANNOTATION, CONTROLLER, EDGE_PORT, GATE_PORT, HEALTH_PORT, type Ingress, INTER_ROUTER_PORT,
-  NETWORK_STATUS_CONFIGMAP, PART_OF, PART_OF_LABEL, ROUTER, ROUTER_SELECTOR, type RouterMode, SERVICES_CONFIGMAP,
-  SITE_CA_SECRET, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks,
+  APPLICATION_LABEL,
+  BUNDLE_CONFIGMAP,
+  BUNDLE_DIR,
+  BUNDLE_KEY,
+  CERTS_DIR,
+  CHANNEL_DIR,
+  CLAIMS_PORT,
+  CONTROLLED_ANNOTATION,
+  CONTROLLER,
+  EDGE_PORT,
+  GATE_PORT,
+  HEALTH_PORT,
+  type Ingress,
+  INTER_ROUTER_PORT,
+  NETWORK_STATUS_CONFIGMAP,
+  PART_OF,
+  PART_OF_LABEL,
+  ROUTER,
+  ROUTER_SELECTOR,
+  type RouterMode,
+  SERVICES_CONFIGMAP,
+  SITE_CA_SECRET,
+  SITE_CONFIGMAP,
+  SITE_SERVER_SECRET,
+  acceptsLinks,
 } from './names';
 
 export interface ResourceOptions {
@@ -41,7 +62,8 @@ export const DEFAULT_ROUTER_IMAGE = 'node:20-alpine';
 
 export function resolveOptions(options: SiteOptions): ResolvedSiteOptions {
   const routers = options.routers ?? 1;
-  if (!Number.isInteger(routers) || routers < 1 || routers > 16) throw new RangeError(`routers must be an integer from 1 to 16 (got ${routers})`);
+  if (!Number.isInteger(routers) || routers < 1 || routers > 16)
+    throw new RangeError(`routers must be an integer from 1 to 16 (got ${routers})`);
   const imageProblem = options.routerImage ? imageReferenceProblem(options.routerImage) : undefined;
   if (imageProblem) throw new UserError(`router image ${imageProblem}`);
   return {
@@ -149,7 +171,12 @@ export function controllerRole(o: ResolvedSiteOptions, owner: V1OwnerReference):
     kind: 'Role',
     metadata: meta(o, CONTROLLER, owner),
     rules: [
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP], verbs: read },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP],
+        verbs: read,
+      },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [NETWORK_STATUS_CONFIGMAP], verbs: ['patch'] },
       { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'update'] },
       { apiGroups: [''], resources: ['services'], verbs: [...read, 'create', 'update', 'delete'] },
@@ -213,7 +240,10 @@ export function bundleConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference,
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { ...meta(o, BUNDLE_CONFIGMAP, owner), annotations: { ...o.annotations, [CONTROLLED_ANNOTATION]: 'true', ...(version ? { 'skupper.io/bundle-version': version } : {}) } },
+    metadata: {
+      ...meta(o, BUNDLE_CONFIGMAP, owner),
+      annotations: { ...o.annotations, [CONTROLLED_ANNOTATION]: 'true', ...(version ? { 'skupper.io/bundle-version': version } : {}) },
+    },
     binaryData: { [BUNDLE_KEY]: bundleGzip.toString('base64') },
   };
 }
@@ -225,7 +255,7 @@ export function bundleConfigMap(o: ResolvedSiteOptions, owner: V1OwnerReference,
 export const LOADER = [
   "const z=require('zlib'),f=require('fs'),M=require('module');",
   `const p=(process.env.SKUPPER_BUNDLE_DIR||'${BUNDLE_DIR}')+'/${BUNDLE_KEY}';`,
-  "const m=new M(p,null);m.filename=p;m.paths=[];",
+  'const m=new M(p,null);m.filename=p;m.paths=[];',
   "m._compile(z.gunzipSync(f.readFileSync(p)).toString('utf8'),p);",
 ].join('');
 
@@ -287,10 +317,21 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference, siteId: string): KubeObject {
   const labels = siteLabels(o, { ...ROUTER_SELECTOR, 'app.kubernetes.io/name': ROUTER });
   const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-  const containerPorts = [...routerPorts(o), { name: 'health', port: HEALTH_PORT }].map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
+  const containerPorts = [...routerPorts(o), { name: 'health', port: HEALTH_PORT }].map((p) => ({
+    name: p.name,
+    containerPort: p.port,
+    protocol: 'TCP',
+  }));
   const probe = (path: string, extra: object) => ({ httpGet: { path, port: HEALTH_PORT }, ...extra });
-  const podEnv = [fieldEnv('POD_IP', 'status.podIP'), fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace')];
-  const gateEnv = [{ name: 'SKUPPER_GATE_PORT', value: String(GATE_PORT) }, { name: 'SKUPPER_CHANNEL_DIR', value: CHANNEL_DIR }];
+  const podEnv = [
+    fieldEnv('POD_IP', 'status.podIP'),
+    fieldEnv('POD_NAME', 'metadata.name'),
+    fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+  ];
+  const gateEnv = [
+    { name: 'SKUPPER_GATE_PORT', value: String(GATE_PORT) },
+    { name: 'SKUPPER_CHANNEL_DIR', value: CHANNEL_DIR },
+  ];
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -304,7 +345,12 @@ export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference
           serviceAccountName: CONTROLLER,
           // No token in every container: the controller's volume below projects one into it alone.
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: RUN_AS_USER,
+            runAsGroup: RUN_AS_USER,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'router',
@@ -337,7 +383,12 @@ export function routerDeployment(o: ResolvedSiteOptions, owner: V1OwnerReference
               name: 'controller',
               image: o.routerImage,
               command: ['node', '-e', LOADER],
-              env: [...podEnv, { name: 'SKUPPER_COMPONENT', value: 'controller' }, { name: 'SKUPPER_BUNDLE_DIR', value: BUNDLE_DIR }, ...gateEnv],
+              env: [
+                ...podEnv,
+                { name: 'SKUPPER_COMPONENT', value: 'controller' },
+                { name: 'SKUPPER_BUNDLE_DIR', value: BUNDLE_DIR },
+                ...gateEnv,
+              ],
               securityContext: containerSecurityContext(),
               volumeMounts: [
                 { name: 'router-bundle', mountPath: BUNDLE_DIR, readOnly: true },

@@ -22,7 +22,10 @@ export function findRouterBundle(explicit?: string): string {
   }
   const candidates = routerBundleCandidates();
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new UserError(`cannot find the router bundle router.js (looked at ${candidates.join(', ')}): run "npm run build" or set VAN_ROUTER_BUNDLE`);
+  if (!found)
+    throw new UserError(
+      `cannot find the router bundle router.js (looked at ${candidates.join(', ')}): run "npm run build" or set VAN_ROUTER_BUNDLE`,
+    );
   return found;
 }
 

@@ -4,13 +4,36 @@ import { Cancelled, UserError, errorMessage } from '../errors';
 import type { KubeClient, KubeObject, Kind } from '../kube/client';
 import { type KeyPair, createCA, issueCertificate, splitHostNames } from '../pki';
 import {
-  type ResolvedSiteOptions, SITE_KINDS, type SiteOptions, type SiteRecord, bundleConfigMap, controllerRole,
-  controllerRoleBinding, controllerServiceAccount, networkStatusConfigMap, resolveOptions, routerDeployment, routerService,
-  serverCertificateNames, servicesConfigMap, siteCASecret, siteConfigMap, siteOwner, siteRecordFrom, siteServerSecret,
+  type ResolvedSiteOptions,
+  SITE_KINDS,
+  type SiteOptions,
+  type SiteRecord,
+  bundleConfigMap,
+  controllerRole,
+  controllerRoleBinding,
+  controllerServiceAccount,
+  networkStatusConfigMap,
+  resolveOptions,
+  routerDeployment,
+  routerService,
+  serverCertificateNames,
+  servicesConfigMap,
+  siteCASecret,
+  siteConfigMap,
+  siteOwner,
+  siteRecordFrom,
+  siteServerSecret,
 } from './build';
 import { readRouterBundleGzip } from './bundle';
 import {
-  LINK_SELECTOR, NETWORK_STATUS_CONFIGMAP, PART_OF, PART_OF_LABEL, ROUTER, SERVICES_CONFIGMAP, SITE_CA_SECRET, SITE_CONFIGMAP,
+  LINK_SELECTOR,
+  NETWORK_STATUS_CONFIGMAP,
+  PART_OF,
+  PART_OF_LABEL,
+  ROUTER,
+  SERVICES_CONFIGMAP,
+  SITE_CA_SECRET,
+  SITE_CONFIGMAP,
   SITE_SERVER_SECRET,
 } from './names';
 
@@ -83,7 +106,9 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
   const existing = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
   if (existing && !options.update) {
     const site = siteRecordFrom(existing);
-    throw new UserError(`site ${site.name} already exists in namespace ${client.namespace} (id ${site.id}); use \`van delete\` first or \`--update\``);
+    throw new UserError(
+      `site ${site.name} already exists in namespace ${client.namespace} (id ${site.id}); use \`van delete\` first or \`--update\``,
+    );
   }
   const bundle = options.bundleGzip ?? readRouterBundleGzip(options.bundlePath).gzip;
   const created: string[] = [];
@@ -131,9 +156,14 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
     if (!existing) {
       const why = error instanceof Cancelled ? 'cancelled' : `init failed (${errorMessage(error)})`;
       progress(`${why}; removing what was created`);
-      const left = await removeSite(client, siteId).then(() => undefined, (e: unknown) => e);
+      const left = await removeSite(client, siteId).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (left !== undefined) {
-        throw new InitCleanupFailed(`${why}, and removing what it created failed too (${errorMessage(left)}): run "van delete" (Skupper: Delete Site) in namespace ${client.namespace}`);
+        throw new InitCleanupFailed(
+          `${why}, and removing what it created failed too (${errorMessage(left)}): run "van delete" (Skupper: Delete Site) in namespace ${client.namespace}`,
+        );
       }
     }
     throw error;
@@ -158,7 +188,13 @@ export function ingressAddressOf(service: KubeObject | undefined): string | unde
   return first?.ip || first?.hostname || undefined;
 }
 
-async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress, signal?: AbortSignal): Promise<string | undefined> {
+async function waitForIngress(
+  client: KubeClient,
+  o: ResolvedSiteOptions,
+  timeoutMs: number,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   if (o.ingress !== 'loadbalancer') return o.ingressHost;
   progress('waiting for the ingress address (LoadBalancer)…');
   const deadline = Date.now() + timeoutMs;
@@ -170,7 +206,9 @@ async function waitForIngress(client: KubeClient, o: ResolvedSiteOptions, timeou
       return address;
     }
     if (Date.now() > deadline) {
-      throw new UserError(`service ${ROUTER} got no LoadBalancer address within ${Math.round(timeoutMs / 1000)} s: the cluster may have no load balancer; use --ingress nodeport or --ingress none`);
+      throw new UserError(
+        `service ${ROUTER} got no LoadBalancer address within ${Math.round(timeoutMs / 1000)} s: the cluster may have no load balancer; use --ingress nodeport or --ingress none`,
+      );
     }
     await sleep(300, signal);
   }
@@ -185,12 +223,28 @@ interface DeploymentLike {
 async function podProblem(client: KubeClient): Promise<string | undefined> {
   const pods = await client.list<KubeObject>('Pod', `application=${ROUTER}`).catch(() => []);
   for (const pod of pods) {
-    const status = pod.status as { phase?: string; reason?: string; message?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[]; containerStatuses?: { state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; message?: string; exitCode?: number } }; lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number } } }[] } | undefined;
+    const status = pod.status as
+      | {
+          phase?: string;
+          reason?: string;
+          message?: string;
+          conditions?: { type: string; status: string; reason?: string; message?: string }[];
+          containerStatuses?: {
+            state?: {
+              waiting?: { reason?: string; message?: string };
+              terminated?: { reason?: string; message?: string; exitCode?: number };
+            };
+            lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number } };
+          }[];
+        }
+      | undefined;
     for (const c of status?.containerStatuses ?? []) {
       const waiting = c.state?.waiting;
       const terminated = c.state?.terminated ?? c.lastState?.terminated;
-      if (terminated && terminated.exitCode !== 0) return `pod ${pod.metadata.name}: router exited ${terminated.exitCode}${terminated.message ? `: ${terminated.message.trim().split('\n').pop()}` : ''}`;
-      if (waiting?.reason && waiting.reason !== 'ContainerCreating') return `pod ${pod.metadata.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
+      if (terminated && terminated.exitCode !== 0)
+        return `pod ${pod.metadata.name}: router exited ${terminated.exitCode}${terminated.message ? `: ${terminated.message.trim().split('\n').pop()}` : ''}`;
+      if (waiting?.reason && waiting.reason !== 'ContainerCreating')
+        return `pod ${pod.metadata.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
     }
     if (status?.reason || status?.message) return `pod ${pod.metadata.name}: ${status.reason ?? ''} ${status.message ?? ''}`.trim();
     const unscheduled = status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
@@ -201,7 +255,13 @@ async function podProblem(client: KubeClient): Promise<string | undefined> {
 
 const FATAL_POD_PROBLEM = /ErrImagePull|ImagePullBackOff|InvalidImageName|CreateContainerConfigError/;
 
-async function waitForRouter(client: KubeClient, o: ResolvedSiteOptions, timeoutMs: number, progress: Progress, signal?: AbortSignal): Promise<void> {
+async function waitForRouter(
+  client: KubeClient,
+  o: ResolvedSiteOptions,
+  timeoutMs: number,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<void> {
   progress(`waiting for the router (${o.routers} replica${o.routers === 1 ? '' : 's'}) to be ready…`);
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -247,7 +307,17 @@ export interface SiteStatus {
 
 export async function siteStatus(client: KubeClient): Promise<SiteStatus> {
   const cm = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
-  if (!cm) return { enabled: false, ready: false, platform: 'kubernetes', namespace: client.namespace, site: null, links: 0, services: 0, problems: [] };
+  if (!cm)
+    return {
+      enabled: false,
+      ready: false,
+      platform: 'kubernetes',
+      namespace: client.namespace,
+      site: null,
+      links: 0,
+      services: 0,
+      problems: [],
+    };
   const site = siteRecordFrom(cm);
   const [deployment, service, server, links, services] = await Promise.all([
     client.get<DeploymentLike>('Deployment', ROUTER),

@@ -45,7 +45,9 @@ export function localSiteDir(name: string, env: NodeJS.ProcessEnv = process.env)
 export function listLocalSites(env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = join(localHome(env), 'sites');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => existsSync(join(dir, n, 'site.json'))).sort();
+  return readdirSync(dir)
+    .filter((n) => existsSync(join(dir, n, 'site.json')))
+    .sort();
 }
 
 export function readLocalSite(dir: string): LocalSiteRecord | undefined {
@@ -106,7 +108,10 @@ export async function initLocalSite(options: LocalInitOptions): Promise<{ dir: s
   if (!SITE_NAME.test(name)) throw new UserError(`site name "${name}" must be lower case letters, digits and '-' (it names a folder)`);
   const dir = localSiteDir(name, options.env);
   const existing = readLocalSite(dir);
-  if (existing) throw new UserError(`local site ${name} already exists in ${dir} (id ${existing.id}); use \`van delete --platform local --site-name ${name}\` first`);
+  if (existing)
+    throw new UserError(
+      `local site ${name} already exists in ${dir} (id ${existing.id}); use \`van delete --platform local --site-name ${name}\` first`,
+    );
   const host = options.host ?? '127.0.0.1';
   const ingress = options.ingress ?? 'none';
   const taken = new Set<number>();
@@ -183,7 +188,10 @@ async function healthOf(site: LocalSiteRecord, path: string): Promise<{ ok: bool
 }
 
 /** Starts the site's router (dist/router.js) as a detached child; waits until it answers ready. */
-export async function startLocalSite(dir: string, options: { bundlePath?: string; timeoutMs?: number } = {}): Promise<{ pid: number; alreadyRunning: boolean }> {
+export async function startLocalSite(
+  dir: string,
+  options: { bundlePath?: string; timeoutMs?: number } = {},
+): Promise<{ pid: number; alreadyRunning: boolean }> {
   const site = readLocalSite(dir);
   if (!site) throw new UserError(`no local site in ${dir}`);
   const running = localPid(dir);
@@ -204,7 +212,9 @@ export async function startLocalSite(dir: string, options: { bundlePath?: string
     if ((await healthOf(site, '/readyz')).ok) return { pid, alreadyRunning: false };
     if (!localPid(dir) || Date.now() > deadline) {
       const tail = existsSync(join(dir, 'router.log')) ? readFileSync(join(dir, 'router.log'), 'utf8').trim().split('\n').slice(-1)[0] : '';
-      throw new UserError(`the router of local site ${site.name} did not start${tail ? `: ${tail.slice(0, 300)}` : ''} (log: ${join(dir, 'router.log')})`);
+      throw new UserError(
+        `the router of local site ${site.name} did not start${tail ? `: ${tail.slice(0, 300)}` : ''} (log: ${join(dir, 'router.log')})`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -237,7 +247,11 @@ export async function localSiteStatus(dir: string, name: string): Promise<SiteSt
   } catch {
     // none
   }
-  const problems = pid ? (ready ? [] : ['the router is running but not ready']) : [`the router is not running: \`van site start --site-name ${name}\``];
+  const problems = pid
+    ? ready
+      ? []
+      : ['the router is running but not ready']
+    : [`the router is not running: \`van site start --site-name ${name}\``];
   return {
     enabled: true,
     ready,

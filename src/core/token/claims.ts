@@ -152,17 +152,22 @@ export class MemoryClaimStore implements ClaimStore {
 export type RefusalReason = 'unknown' | 'expired' | 'used-up' | 'wrong-password' | 'rate-limited' | 'bad-request';
 
 export type RedeemOutcome =
-  | { ok: true; record: ClaimRecord }
-  | { ok: false; reason: RefusalReason; message: string; retryAfterSeconds?: number };
+  { ok: true; record: ClaimRecord } | { ok: false; reason: RefusalReason; message: string; retryAfterSeconds?: number };
 
 export function refusalStatus(reason: RefusalReason): number {
   switch (reason) {
-    case 'unknown': return 404;
-    case 'expired': return 410;
-    case 'used-up': return 410;
-    case 'wrong-password': return 403;
-    case 'rate-limited': return 429;
-    case 'bad-request': return 400;
+    case 'unknown':
+      return 404;
+    case 'expired':
+      return 410;
+    case 'used-up':
+      return 410;
+    case 'wrong-password':
+      return 403;
+    case 'rate-limited':
+      return 429;
+    case 'bad-request':
+      return 400;
   }
 }
 
@@ -180,20 +185,38 @@ export async function redeemClaim(
   for (let attempt = 0; attempt < 20; attempt++) {
     const hit = await store.get(name);
     if (!hit) {
-      return { ok: false, reason: 'unknown', message: `no claim named ${name} at this site: the token was never issued here, or access was revoked since (create a new token)` };
+      return {
+        ok: false,
+        reason: 'unknown',
+        message: `no claim named ${name} at this site: the token was never issued here, or access was revoked since (create a new token)`,
+      };
     }
     const { record, version } = hit;
     if (!passwordMatches(record, password)) {
-      return { ok: false, reason: 'wrong-password', message: `wrong password for claim ${name}: the token file was altered or belongs to another claim` };
+      return {
+        ok: false,
+        reason: 'wrong-password',
+        message: `wrong password for claim ${name}: the token file was altered or belongs to another claim`,
+      };
     }
     const t = now();
     if (record.expires.getTime() <= t.getTime()) {
-      return { ok: false, reason: 'expired', message: `claim ${name} ${describeExpiry(record.expires, t)} (${record.expires.toISOString()}): create a new token` };
+      return {
+        ok: false,
+        reason: 'expired',
+        message: `claim ${name} ${describeExpiry(record.expires, t)} (${record.expires.toISOString()}): create a new token`,
+      };
     }
     if (record.usesMade >= record.usesAllowed) {
       const last = record.redeemedBy[record.redeemedBy.length - 1];
       const by = last?.siteName ? `, last by site ${last.siteName}` : '';
-      return { ok: false, reason: 'used-up', message: `claim ${name} was already used ${record.usesMade} of ${record.usesAllowed} time${record.usesAllowed === 1 ? '' : 's'}${by}: create a new token (--uses N for more)` };
+      return {
+        ok: false,
+        reason: 'used-up',
+        message:
+          `claim ${name} was already used ${record.usesMade} of ${record.usesAllowed} time${record.usesAllowed === 1 ? '' : 's'}${by}: ` +
+          `create a new token (--uses N for more)`,
+      };
     }
     const updated: ClaimRecord = {
       ...record,
@@ -223,9 +246,21 @@ export interface ThrottleOptions {
 }
 
 /** Per claim: a claim is never locked, only slowed down, so its right password still works (after at most maxDelayMs). */
-export const CLAIM_THROTTLE: ThrottleOptions = { freeFailures: 3, windowMs: 10 * 60_000, baseDelayMs: 1000, maxDelayMs: 8000, maxWaiting: 8 };
+export const CLAIM_THROTTLE: ThrottleOptions = {
+  freeFailures: 3,
+  windowMs: 10 * 60_000,
+  baseDelayMs: 1000,
+  maxDelayMs: 8000,
+  maxWaiting: 8,
+};
 /** Per source address: laxer (one address may be a load balancer in front of many callers). */
-export const ADDRESS_THROTTLE: ThrottleOptions = { freeFailures: 10, windowMs: 10 * 60_000, baseDelayMs: 250, maxDelayMs: 8000, maxWaiting: 16 };
+export const ADDRESS_THROTTLE: ThrottleOptions = {
+  freeFailures: 10,
+  windowMs: 10 * 60_000,
+  baseDelayMs: 250,
+  maxDelayMs: 8000,
+  maxWaiting: 16,
+};
 
 /** One attempt registered with a throttle; end it exactly once. */
 export interface Attempt {
@@ -253,7 +288,10 @@ const MAX_KEYS = 10_000;
 export class AttemptThrottle {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly options: ThrottleOptions, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly options: ThrottleOptions,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   delayFor(count: number): number {
     const o = this.options;

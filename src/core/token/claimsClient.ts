@@ -11,7 +11,11 @@ import { tokenFromSecret } from './token';
 import type { CertToken, ClaimToken } from './types';
 
 export class ClaimRefused extends UserError {
-  constructor(message: string, readonly reason: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'ClaimRefused';
   }
@@ -43,11 +47,18 @@ export function describeTlsFailure(err: unknown, host: string, port: number, pee
         // keep it short
       }
     }
-    return `${what} at ${where} is not signed by the CA in the token (unknown CA${subject}): the token is from another site, or that site revoked access since; create a new token there`;
+    return (
+      `${what} at ${where} is not signed by the CA in the token (unknown CA${subject}): ` +
+      `the token is from another site, or that site revoked access since; create a new token there`
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const reason = peerPem ? checkHostName(peerPem, host).reason : undefined;
-    return `certificate name mismatch at ${where}: ${reason ?? `the certificate does not name ${host}`}; the issuing site's ingress host changed since its certificate was made (re-create its server certificate, or use a token naming one of those hosts)`;
+    return (
+      `certificate name mismatch at ${where}: ${reason ?? `the certificate does not name ${host}`}; ` +
+      `the issuing site's ingress host changed since its certificate was made ` +
+      `(re-create its server certificate, or use a token naming one of those hosts)`
+    );
   }
   if (code === 'CERT_HAS_EXPIRED') {
     let when = '';
@@ -61,12 +72,17 @@ export function describeTlsFailure(err: unknown, host: string, port: number, pee
     return `the certificate of ${what} at ${where} expired${when}: the issuing site must renew its certificates (van revoke-access there), then create a new token`;
   }
   if (code === 'CERT_NOT_YET_VALID') return `the certificate of ${what} at ${where} is not valid yet: check the clocks of both machines`;
-  if (code === 'ECONNREFUSED') return `connection refused by ${where}: nothing listens there (the issuing site's router is not running, or its ingress is not ready yet)`;
-  if (code === 'ETIMEDOUT' || code === 'VAN_TIMEOUT') return `timed out reaching ${what} at ${where}: the host does not answer (firewall, wrong address, or the site is down)`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the host name "${host}" of ${what}: check the token's URL or your DNS`;
+  if (code === 'ECONNREFUSED')
+    return `connection refused by ${where}: nothing listens there (the issuing site's router is not running, or its ingress is not ready yet)`;
+  if (code === 'ETIMEDOUT' || code === 'VAN_TIMEOUT')
+    return `timed out reaching ${what} at ${where}: the host does not answer (firewall, wrong address, or the site is down)`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `cannot resolve the host name "${host}" of ${what}: check the token's URL or your DNS`;
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `no network route to ${where}`;
-  if (code === 'ECONNRESET') return `the connection to ${where} was reset while redeeming the claim: retry, and check that ${where} is the site's claims port`;
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(e?.message ?? '')) return `${where} does not speak TLS: is it the claims port of a site?`;
+  if (code === 'ECONNRESET')
+    return `the connection to ${where} was reset while redeeming the claim: retry, and check that ${where} is the site's claims port`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number/i.test(e?.message ?? ''))
+    return `${where} does not speak TLS: is it the claims port of a site?`;
   return `${e?.message ?? String(err)}${code ? ` (${code})` : ''} reaching ${what} at ${where}`;
 }
 
@@ -96,7 +112,9 @@ export async function redeemClaimToken(token: ClaimToken, options: RedeemOptions
       const code = (e as NodeJS.ErrnoException)?.code ?? '';
       // the chain did not verify: look at the certificate once more, without sending anything, to name its issuer
       const peer = isUnknownCaError(code) || code === 'CERT_HAS_EXPIRED' ? fetchPeerCertificate(host, port) : Promise.resolve(peerPem);
-      void peer.then((pem) => reject(new ClaimRefused(`cannot redeem the claim: ${describeTlsFailure(e, host, port, pem ?? peerPem)}`, 'connect')));
+      void peer.then((pem) =>
+        reject(new ClaimRefused(`cannot redeem the claim: ${describeTlsFailure(e, host, port, pem ?? peerPem)}`, 'connect')),
+      );
     };
     const req = https.request(
       {
@@ -159,12 +177,20 @@ export async function redeemClaimToken(token: ClaimToken, options: RedeemOptions
   try {
     parsed = JSON.parse(answer.text) as ClaimAnswer;
   } catch {
-    throw new ClaimRefused(`cannot redeem the claim: ${host}:${port} answered HTTP ${answer.status} without a claims answer: is it a site's claims port?`, 'protocol', answer.status);
+    throw new ClaimRefused(
+      `cannot redeem the claim: ${host}:${port} answered HTTP ${answer.status} without a claims answer: is it a site's claims port?`,
+      'protocol',
+      answer.status,
+    );
   }
   if (answer.status !== 200 || !parsed.ok || !parsed.token) {
     const reason = parsed.reason ?? 'unknown';
     const words = REFUSAL_WORDS[reason] ?? reason;
-    throw new ClaimRefused(`the issuing site refused the claim (${words}): ${parsed.message ?? `HTTP ${answer.status}`}`, reason, answer.status);
+    throw new ClaimRefused(
+      `the issuing site refused the claim (${words}): ${parsed.message ?? `HTTP ${answer.status}`}`,
+      reason,
+      answer.status,
+    );
   }
   const cert = tokenFromSecret(parsed.token, 'the certificate the issuing site returned');
   if (cert.type !== 'cert') throw new ClaimRefused('the issuing site returned something other than a certificate token', 'protocol');

@@ -76,7 +76,7 @@ const MAX_BODY = 16 * 1024;
 /** Longer request targets are refused unread: a claim name is at most 63 characters. */
 const MAX_URL = 256;
 const CLAIM_PATH = /^\/[a-z0-9-]{1,63}$/;
-const INTERNAL = 'the claims endpoint failed; the issuing site\'s events say why (van debug events there): try again later';
+const INTERNAL = "the claims endpoint failed; the issuing site's events say why (van debug events there): try again later";
 
 const REFUSAL_WORDS: Record<RefusalReason | 'internal', string> = {
   unknown: 'unknown claim',
@@ -146,7 +146,10 @@ export class RefusalDigest {
     this.timer = undefined;
     if (this.count === 0) return;
     const seconds = Math.round(this.windowMs / 1000);
-    const parts = [`${this.count} more ${this.count === 1 ? 'request' : 'requests'} refused in the last ${seconds} s: ${top(this.reasons, 6)}`, `from ${top(this.addresses, 3)}`];
+    const parts = [
+      `${this.count} more ${this.count === 1 ? 'request' : 'requests'} refused in the last ${seconds} s: ${top(this.reasons, 6)}`,
+      `from ${top(this.addresses, 3)}`,
+    ];
     if (this.claims.size) parts.push(`claims ${top(this.claims, 3)}`);
     this.emit({ type: 'Warning', reason: this.reason, message: printable(parts.join('; '), 1024) });
     this.count = 0;
@@ -223,7 +226,13 @@ export class ClaimsServer {
     res.end(JSON.stringify(body));
   }
 
-  private refuse(res: ServerResponse, reason: RefusalReason, message: string, who: { address: string; claim?: string; siteName?: string }, retryAfterSeconds?: number): void {
+  private refuse(
+    res: ServerResponse,
+    reason: RefusalReason,
+    message: string,
+    who: { address: string; claim?: string; siteName?: string },
+    retryAfterSeconds?: number,
+  ): void {
     this.refusals.add({ reason, message, ...who });
     this.send(res, refusalStatus(reason), { ok: false, reason, message, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
   }
@@ -256,7 +265,9 @@ export class ClaimsServer {
       return;
     }
     if (!CLAIM_PATH.test(path)) {
-      this.refuse(res, 'bad-request', 'the URL names no claim: POST /<claim-name> (lower case letters, digits and dashes, at most 63)', { address });
+      this.refuse(res, 'bad-request', 'the URL names no claim: POST /<claim-name> (lower case letters, digits and dashes, at most 63)', {
+        address,
+      });
       return;
     }
     const claim = path.slice(1);
@@ -265,7 +276,9 @@ export class ClaimsServer {
     const byAddress = byClaim && this.perAddress.begin(`addr:${address}`);
     if (!byClaim || !byAddress) {
       byClaim?.end('passed');
-      const wait = Math.ceil(Math.max((this.options.limits ?? CLAIM_THROTTLE).maxDelayMs, (this.options.addressLimits ?? ADDRESS_THROTTLE).maxDelayMs) / 1000);
+      const wait = Math.ceil(
+        Math.max((this.options.limits ?? CLAIM_THROTTLE).maxDelayMs, (this.options.addressLimits ?? ADDRESS_THROTTLE).maxDelayMs) / 1000,
+      );
       this.refuse(res, 'rate-limited', `too many attempts for claim ${claim} at once: retry after ${wait} s`, { address, claim }, wait);
       return;
     }
@@ -278,7 +291,14 @@ export class ClaimsServer {
     }
   }
 
-  private async attempt(req: IncomingMessage, res: ServerResponse, claim: string, address: string, byClaim: Attempt, byAddress: Attempt): Promise<{ claim: 'failed' | 'passed' | 'reset'; address: 'failed' | 'passed' }> {
+  private async attempt(
+    req: IncomingMessage,
+    res: ServerResponse,
+    claim: string,
+    address: string,
+    byClaim: Attempt,
+    byAddress: Attempt,
+  ): Promise<{ claim: 'failed' | 'passed' | 'reset'; address: 'failed' | 'passed' }> {
     const delay = Math.max(byClaim.delayMs, byAddress.delayMs);
     if (delay > 0) await this.pause(delay);
     byClaim.waited();
@@ -302,7 +322,11 @@ export class ClaimsServer {
       this.refuse(res, 'bad-request', 'the request carries no password', who);
       return { claim: 'passed', address: 'failed' };
     }
-    const outcome = await (this.options.redeem ?? redeemWith(this.options.store, (r) => this.options.issue(r)))(claim, body.password, request);
+    const outcome = await (this.options.redeem ?? redeemWith(this.options.store, (r) => this.options.issue(r)))(
+      claim,
+      body.password,
+      request,
+    );
     if (!outcome.ok) {
       this.refuse(res, outcome.reason, outcome.message, who);
       if (outcome.reason === 'wrong-password') return { claim: 'failed', address: 'failed' };

@@ -11,7 +11,14 @@ import type { SecretManifest, SiteIdentity, SiteIngress } from './types';
 export const CLIENT_CERT_DAYS = 5 * 365;
 
 /** A cert token for a site that will link to `site` through `ingress`; `pool` holds keys made ahead. */
-export async function makeCertToken(ca: KeyPair, site: SiteIdentity, ingress: SiteIngress, name: string, clientName?: string, pool?: KeyPool): Promise<SecretManifest> {
+export async function makeCertToken(
+  ca: KeyPair,
+  site: SiteIdentity,
+  ingress: SiteIngress,
+  name: string,
+  clientName?: string,
+  pool?: KeyPool,
+): Promise<SecretManifest> {
   const client = await issueCertificateAsync(ca, { commonName: clientName ?? name, usage: 'client', validDays: CLIENT_CERT_DAYS }, pool);
   return certTokenSecret({
     name,
@@ -45,7 +52,8 @@ export function urlHost(host: string): string {
 }
 
 export async function createToken(site: LinkSite, options: CreateTokenOptions): Promise<CreatedToken> {
-  if (!Number.isInteger(options.uses) || options.uses < 1) throw new UserError(`--uses must be a whole number of at least 1 (got ${options.uses})`);
+  if (!Number.isInteger(options.uses) || options.uses < 1)
+    throw new UserError(`--uses must be a whole number of at least 1 (got ${options.uses})`);
   const answer = await site.ingress();
   if (!answer.ok) throw new UserError(answer.reason);
   const ingress = answer.ingress;
@@ -53,7 +61,12 @@ export async function createToken(site: LinkSite, options: CreateTokenOptions): 
   const ca = await site.ca();
   const now = options.now ?? new Date();
   if (options.type === 'cert') {
-    const name = options.name ? checkName(options.name) : `${identity.name}-${newClaimName().slice(0, 8)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+    const name = options.name
+      ? checkName(options.name)
+      : `${identity.name}-${newClaimName().slice(0, 8)}`
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '-')
+          .slice(0, 63);
     return { secret: await makeCertToken(ca, identity, ingress, name), site: identity, ingress };
   }
   const name = options.name ? checkName(options.name) : newClaimName();

@@ -11,8 +11,7 @@ export interface RedeemRequest {
 }
 
 export type Redeemed =
-  | { ok: true; token: SecretManifest; usesMade: number; usesAllowed: number }
-  | { ok: false; reason: RefusalReason; message: string };
+  { ok: true; token: SecretManifest; usesMade: number; usesAllowed: number } | { ok: false; reason: RefusalReason; message: string };
 
 export type Redeem = (claim: string, password: string, request: RedeemRequest) => Promise<Redeemed>;
 

@@ -56,7 +56,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** A name usable as a Secret name (and URL segment): lower case letters, digits and dashes. */
 export function checkName(name: string, what = '--name'): string {
   if (!DNS_LABEL.test(name)) {
-    throw new UsageError(`${what} must be lower case letters, digits and dashes, at most 63, starting and ending with a letter or digit (got "${name}")`);
+    throw new UsageError(
+      `${what} must be lower case letters, digits and dashes, at most 63, starting and ending with a letter or digit (got "${name}")`,
+    );
   }
   return name;
 }
@@ -190,11 +192,14 @@ export function parseSecretText(text: string, source = 'the token file'): Secret
   if (!isObject(value)) throw new TokenError(`${source} is not a Kubernetes object: expected a Secret written by "van token create"`);
   const kind = value.kind;
   if (kind !== 'Secret') {
-    throw new TokenError(`${source} is a ${typeof kind === 'string' ? kind : 'document without a kind'}, not a Secret: a token is a Secret written by "van token create"`);
+    throw new TokenError(
+      `${source} is a ${typeof kind === 'string' ? kind : 'document without a kind'}, not a Secret: a token is a Secret written by "van token create"`,
+    );
   }
   if (!isObject(value.metadata)) throw new TokenError(`${source} is a Secret without metadata: it is not a token`);
   const metadata = value.metadata as Record<string, unknown>;
-  if (typeof metadata.name !== 'string' || metadata.name.length === 0) throw new TokenError(`${source} is a Secret without a name: it is not a token`);
+  if (typeof metadata.name !== 'string' || metadata.name.length === 0)
+    throw new TokenError(`${source} is a Secret without a name: it is not a token`);
   const data: Record<string, string> = {};
   if (value.data !== undefined) {
     if (!isObject(value.data)) throw new TokenError(`${source}: data must be a map of base64 values`);
@@ -236,7 +241,9 @@ function pemOf(secret: SecretManifest, key: string, what: string, source: string
   const text = dataText(secret, key);
   if (!text) throw new TokenError(`${source} has no ${key} (${what}): the token is incomplete, create a new one`);
   if (!text.includes(`-----BEGIN `) || (kind === 'CERTIFICATE' ? !text.includes('CERTIFICATE-----') : !/PRIVATE KEY-----/.test(text))) {
-    throw new TokenError(`${source}: ${key} is not a PEM ${kind === 'CERTIFICATE' ? 'certificate' : 'private key'} (${what}): the token is damaged, create a new one`);
+    throw new TokenError(
+      `${source}: ${key} is not a PEM ${kind === 'CERTIFICATE' ? 'certificate' : 'private key'} (${what}): the token is damaged, create a new one`,
+    );
   }
   if (kind === 'CERTIFICATE') {
     try {
@@ -269,20 +276,28 @@ export function tokenFromSecret(secret: SecretManifest, source = 'the token file
   const ann = secret.metadata.annotations ?? {};
   const type = labels[TYPE_LABEL];
   if (type === undefined) {
-    throw new TokenError(`${source} is a Secret without the label ${TYPE_LABEL}: it is not a token (expected ${TYPE_CLAIM} or ${TYPE_CERT})`);
+    throw new TokenError(
+      `${source} is a Secret without the label ${TYPE_LABEL}: it is not a token (expected ${TYPE_CLAIM} or ${TYPE_CERT})`,
+    );
   }
   if (type === TYPE_CLAIM_RECORD) {
-    throw new TokenError(`${source} is a claim record (the issuing site's own bookkeeping), not a token: use the file "van token create" wrote`);
+    throw new TokenError(
+      `${source} is a claim record (the issuing site's own bookkeeping), not a token: use the file "van token create" wrote`,
+    );
   }
   if (type !== TYPE_CLAIM && type !== TYPE_CERT) {
     throw new TokenError(`${source} is a Secret of type "${type}", not a token (expected ${TYPE_CLAIM} or ${TYPE_CERT})`);
   }
   const issuerId = ann[ANN_GENERATED_BY];
-  if (!issuerId) throw new TokenError(`${source} has no ${ANN_GENERATED_BY} annotation: cannot tell which site issued it, create a new token`);
+  if (!issuerId)
+    throw new TokenError(`${source} has no ${ANN_GENERATED_BY} annotation: cannot tell which site issued it, create a new token`);
   const issuer = { id: issuerId, name: ann[ANN_SITE_NAME] || undefined };
   if (type === TYPE_CLAIM) {
     const url = ann[ANN_URL];
-    if (!url) throw new TokenError(`${source} is a claim token without the ${ANN_URL} annotation: there is nowhere to redeem it, create a new token`);
+    if (!url)
+      throw new TokenError(
+        `${source} is a claim token without the ${ANN_URL} annotation: there is nowhere to redeem it, create a new token`,
+      );
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -290,13 +305,20 @@ export function tokenFromSecret(secret: SecretManifest, source = 'the token file
       throw new TokenError(`${source}: ${ANN_URL} is not a URL (got "${url}")`);
     }
     if (parsed.protocol !== 'https:') throw new TokenError(`${source}: ${ANN_URL} must be an https URL (got "${url}")`);
-    const name = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, '').split('/').pop() ?? '') || secret.metadata.name;
+    const name =
+      decodeURIComponent(
+        parsed.pathname
+          .replace(/^\/+|\/+$/g, '')
+          .split('/')
+          .pop() ?? '',
+      ) || secret.metadata.name;
     const password = dataText(secret, 'password');
     if (!password) throw new TokenError(`${source} is a claim token without a password: the token is incomplete, create a new one`);
     const caPem = pemOf(secret, 'ca.crt', 'the CA of the issuing site', source, 'CERTIFICATE');
     const usesText = ann[ANN_CLAIM_USES];
     const uses = usesText !== undefined && usesText !== '' ? Number(usesText) : undefined;
-    if (uses !== undefined && (!Number.isInteger(uses) || uses < 1)) throw new TokenError(`${source}: annotation ${ANN_CLAIM_USES} must be a positive integer (got "${usesText}")`);
+    if (uses !== undefined && (!Number.isInteger(uses) || uses < 1))
+      throw new TokenError(`${source}: annotation ${ANN_CLAIM_USES} must be a positive integer (got "${usesText}")`);
     return {
       type: 'claim',
       name,
@@ -337,9 +359,11 @@ export function offlineProblems(token: Token, now = new Date()): string[] {
   } else {
     const x = new X509Certificate(token.certPem);
     if (new Date(x.validTo).getTime() <= now.getTime()) {
-      problems.push(`the client certificate ${describeExpiry(new Date(x.validTo), now)}: create a new token at ${token.issuer.name ?? 'the issuing site'}`);
+      problems.push(
+        `the client certificate ${describeExpiry(new Date(x.validTo), now)}: create a new token at ${token.issuer.name ?? 'the issuing site'}`,
+      );
     } else if (new Date(x.validFrom).getTime() > now.getTime()) {
-      problems.push('the client certificate is not valid yet: check this machine\'s clock');
+      problems.push("the client certificate is not valid yet: check this machine's clock");
     }
     const ca = new X509Certificate(token.caPem);
     if (!(x.checkIssued(ca) && x.verify(ca.publicKey))) {

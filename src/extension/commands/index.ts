@@ -23,7 +23,14 @@ export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.revokeAccess', handler: revokeAccess },
   { command: 'skupper.showEvents', handler: showEvents },
   { command: 'skupper.showTopology', handler: async (ext) => ext.showTopology() },
-  { command: 'skupper.refresh', handler: async (ext) => { await ext.ensureStarted(); ext.reader.loadContexts(); await ext.refresh(); } },
+  {
+    command: 'skupper.refresh',
+    handler: async (ext) => {
+      await ext.ensureStarted();
+      ext.reader.loadContexts();
+      await ext.refresh();
+    },
+  },
   { command: 'skupper.connectContexts', handler: connectContexts },
   { command: 'skupper.chooseNamespace', handler: chooseNamespace },
   { command: 'skupper.startLocalSite', handler: startLocalSite },
@@ -55,4 +62,3 @@ export function registerCommands(ext: Ext): vscode.Disposable[] {
     }),
   );
 }
-

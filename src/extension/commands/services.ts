@@ -15,14 +15,25 @@ export async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: N
     const context = await pickContext(ext.reader, `Context where ${w.kind}/${w.name} runs (namespace ${w.namespace})`);
     t = { context, namespace: w.namespace };
   } else {
-    t = await targetOf(ext.reader, node, { withSite: true, placeHolder: w ? `Context where ${w.kind}/${w.name} runs` : 'Context of the workload' });
+    t = await targetOf(ext.reader, node, {
+      withSite: true,
+      placeHolder: w ? `Context where ${w.kind}/${w.name} runs` : 'Context of the workload',
+    });
   }
   if (!siteAt(ext.reader, t)) throw new UserError(`${where(t)} has no Skupper site: initialize one first (Skupper: Initialize Site)`);
   let kind = w?.kind;
   let name = w?.name;
   if (!kind || !name) {
-    kind = need(await vscode.window.showQuickPick(['deployment', 'statefulset', 'service'], { placeHolder: 'Kind of workload' })) as Workload['kind'];
-    name = need(await vscode.window.showInputBox({ prompt: `Name of the ${kind} in ${where(t)}`, validateInput: validateDnsLabel, ignoreFocusOut: true }));
+    kind = need(
+      await vscode.window.showQuickPick(['deployment', 'statefulset', 'service'], { placeHolder: 'Kind of workload' }),
+    ) as Workload['kind'];
+    name = need(
+      await vscode.window.showInputBox({
+        prompt: `Name of the ${kind} in ${where(t)}`,
+        validateInput: validateDnsLabel,
+        ignoreFocusOut: true,
+      }),
+    );
   }
   let ports = w?.ports ?? [];
   // from the tree: the containerPorts are offered to accept (or edit); from YAML they are taken as written
@@ -39,7 +50,10 @@ export async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: N
     ports = text.split(',').map((p) => Number(p.trim()));
   }
   const exists = await adapter.workloadExists(t, kind, name);
-  if (exists === false) throw new UserError(`${kind}/${name} is not deployed in ${where(t)}: apply the manifest there first, or pick the context where it runs`);
+  if (exists === false)
+    throw new UserError(
+      `${kind}/${name} is not deployed in ${where(t)}: apply the manifest there first, or pick the context where it runs`,
+    );
   const msg = await withProgress(`Exposing ${kind}/${name} in ${where(t)}`, async () => adapter.expose(t, { kind, name: name!, ports }));
   await ext.refresh(t.context);
   void vscode.window.showInformationMessage(msg || `${kind}/${name} exposed on port(s) ${ports.join(', ')} from ${where(t)}`);
@@ -78,13 +92,19 @@ export async function unexpose(ext: Ext, node?: NodeDesc): Promise<void> {
   if (!address) {
     const services = siteAt(ext.reader, t)?.services.filter((s) => s.exposedHere) ?? [];
     if (services.length === 0) throw new UserError(`nothing is exposed from ${where(t)}`);
-    address = need(await vscode.window.showQuickPick(services.map((s) => ({ label: s.address, description: s.targets.join(', ') })), { placeHolder: 'Service to stop exposing' })).label;
+    address = need(
+      await vscode.window.showQuickPick(
+        services.map((s) => ({ label: s.address, description: s.targets.join(', ') })),
+        { placeHolder: 'Service to stop exposing' },
+      ),
+    ).label;
   }
   // from a workload node: its kind and name say which target to remove
   const wl = workloadOf(node);
   await adapter.unexpose(t, wl ? { kind: wl.kind, name: wl.name, address } : { address });
   if (t.local) ext.refreshLocal();
   else await ext.refresh(t.context);
-  void vscode.window.showInformationMessage(wl ? `${wl.kind}/${wl.name} is no longer exposed as ${address} from ${where(t)}` : `${address} is no longer exposed from ${where(t)}`);
+  void vscode.window.showInformationMessage(
+    wl ? `${wl.kind}/${wl.name} is no longer exposed as ${address} from ${where(t)}` : `${address} is no longer exposed from ${where(t)}`,
+  );
 }
-

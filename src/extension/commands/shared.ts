@@ -26,7 +26,11 @@ export const cfg = () => vscode.workspace.getConfiguration('skupper');
 
 export const where = (t: Target) => (t.local ? `laptop site ${t.local.name}` : `${t.context}/${t.namespace}`);
 
-export function withProgress<T>(title: string, task: (report: (m: string) => void, token: vscode.CancellationToken) => Promise<T>, cancellable = false): Promise<T> {
+export function withProgress<T>(
+  title: string,
+  task: (report: (m: string) => void, token: vscode.CancellationToken) => Promise<T>,
+  cancellable = false,
+): Promise<T> {
   return Promise.resolve(
     vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable }, (p, token) =>
       task((message) => {
@@ -59,7 +63,13 @@ export function tokenSettingsNow() {
   return s;
 }
 
-export async function waitFor(ext: Ext, t: Target, pred: () => boolean, timeoutMs: number, token?: vscode.CancellationToken): Promise<boolean> {
+export async function waitFor(
+  ext: Ext,
+  t: Target,
+  pred: () => boolean,
+  timeoutMs: number,
+  token?: vscode.CancellationToken,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !token?.isCancellationRequested) {
     await ext.refresh(t.context);
@@ -69,5 +79,5 @@ export async function waitFor(ext: Ext, t: Target, pred: () => boolean, timeoutM
   return pred();
 }
 
-export const validatePort = (v: string) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'a port number, 1-65535');
-
+export const validatePort = (v: string) =>
+  /^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'a port number, 1-65535';

@@ -1,7 +1,19 @@
 // Clusters view: context → namespaces (with a site, and the context's own namespace) → site → links, services,
 // workloads (lazy: see ./workloads.ts).
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, SiteService } from '../../core/network/types';
-import { Ctx, STATE_ICON, ago, contextId, errorNode, localSiteId, namespaceId, plural, siteNodeId, type NodeDesc, agoCoarse } from './nodes';
+import {
+  Ctx,
+  STATE_ICON,
+  ago,
+  contextId,
+  errorNode,
+  localSiteId,
+  namespaceId,
+  plural,
+  siteNodeId,
+  type NodeDesc,
+  agoCoarse,
+} from './nodes';
 export { errorNode } from './nodes';
 import { workloadsFolderNode } from './workloads';
 
@@ -16,7 +28,14 @@ export function contextNode(c: ContextRecord, network?: NetworkStatus): NodeDesc
   const id = contextId(c.name);
   const ref = { context: c.name, namespace: c.namespace };
   const sites = c.namespaces.filter((n) => n.site).length;
-  const tooltip = [`Context ${c.name}`, c.server && `Server: ${c.server}`, c.user && `User: ${c.user}`, `Namespace: ${c.namespace}`, c.current ? 'Current context in the kubeconfig' : undefined, c.error && `Error: ${c.error}`]
+  const tooltip = [
+    `Context ${c.name}`,
+    c.server && `Server: ${c.server}`,
+    c.user && `User: ${c.user}`,
+    `Namespace: ${c.namespace}`,
+    c.current ? 'Current context in the kubeconfig' : undefined,
+    c.error && `Error: ${c.error}`,
+  ]
     .filter(Boolean)
     .join('\n');
   const base = { id, label: c.name, tooltip, ref };
@@ -36,7 +55,12 @@ export function contextNode(c: ContextRecord, network?: NetworkStatus): NodeDesc
       : c.namespaces.map((n) => namespaceNode(c, n, network));
   return {
     ...base,
-    description: c.phase === 'ok' ? [plural(sites, 'site'), c.current ? 'current' : undefined].filter(Boolean).join(' · ') : c.current ? 'current' : undefined,
+    description:
+      c.phase === 'ok'
+        ? [plural(sites, 'site'), c.current ? 'current' : undefined].filter(Boolean).join(' · ')
+        : c.current
+          ? 'current'
+          : undefined,
     contextValue: Ctx.Context,
     icon: { id: 'server-environment' },
     // contexts with a site open; the others stay folded so many contexts fit (and can be opened)
@@ -50,7 +74,17 @@ export function laptopNode(model: ClusterModel, network?: NetworkStatus): NodeDe
   const ref = { platform: 'local' as const };
   const children = model.local.length
     ? model.local.map((site) => siteNode(site, localSiteId(site.name), network))
-    : [{ id: 'local/start', label: 'Start a laptop site', contextValue: Ctx.Info, icon: { id: 'debug-start' }, collapsible: 'none' as const, ref, command: { command: 'skupper.startLocalSite', title: 'Start Laptop Site' } }];
+    : [
+        {
+          id: 'local/start',
+          label: 'Start a laptop site',
+          contextValue: Ctx.Info,
+          icon: { id: 'debug-start' },
+          collapsible: 'none' as const,
+          ref,
+          command: { command: 'skupper.startLocalSite', title: 'Start Laptop Site' },
+        },
+      ];
   return {
     id: 'local',
     label: 'This machine',
@@ -68,7 +102,16 @@ export function namespaceNode(c: ContextRecord, n: NamespaceRecord, network?: Ne
   const id = namespaceId(c.name, n.name);
   const ref = { context: c.name, namespace: n.name };
   if (n.error) {
-    return { id, label: n.name, description: 'error', contextValue: Ctx.NamespaceSite, icon: { id: 'symbol-namespace' }, collapsible: 'expanded', ref, children: [errorNode(`${id}/error`, n.error, ref)] };
+    return {
+      id,
+      label: n.name,
+      description: 'error',
+      contextValue: Ctx.NamespaceSite,
+      icon: { id: 'symbol-namespace' },
+      collapsible: 'expanded',
+      ref,
+      children: [errorNode(`${id}/error`, n.error, ref)],
+    };
   }
   if (!n.site) {
     return {
@@ -94,7 +137,16 @@ export function namespaceNode(c: ContextRecord, n: NamespaceRecord, network?: Ne
     };
   }
   const site = siteNode(n.site, siteNodeId(c.name, n.name, n.site.name), network);
-  return { id, label: n.name, description: `site ${n.site.name}`, contextValue: Ctx.NamespaceSite, icon: { id: 'symbol-namespace' }, collapsible: 'expanded', ref, children: [site] };
+  return {
+    id,
+    label: n.name,
+    description: `site ${n.site.name}`,
+    contextValue: Ctx.NamespaceSite,
+    icon: { id: 'symbol-namespace' },
+    collapsible: 'expanded',
+    ref,
+    children: [site],
+  };
 }
 
 export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus): NodeDesc {
@@ -114,7 +166,9 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
       return {
         id: `${id}/${l.incoming ? 'in' : 'link'}/${encodeURIComponent(l.name)}`,
         label: l.incoming ? `from ${remote ?? l.name}` : l.name,
-        description: [l.state, remote && !l.incoming ? `→ ${remote}` : undefined, `cost ${l.cost}`, since ? `for ${since}` : undefined].filter(Boolean).join(' · '),
+        description: [l.state, remote && !l.incoming ? `→ ${remote}` : undefined, `cost ${l.cost}`, since ? `for ${since}` : undefined]
+          .filter(Boolean)
+          .join(' · '),
         tooltip: linkTooltip(l.name, l.state, remote, l.cost, l.error, l.since, l.expires, l.incoming),
         contextValue: l.incoming ? Ctx.LinkIncoming : `link.${l.state}`,
         icon: STATE_ICON[l.state],
@@ -126,23 +180,44 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
   const servicesNode: NodeDesc = {
     id: `${id}/services`,
     label: 'Services',
-    description: site.services.length ? `${site.services.filter((s) => s.exposedHere).length} exposed here, ${site.services.length} reachable` : 'none',
+    description: site.services.length
+      ? `${site.services.filter((s) => s.exposedHere).length} exposed here, ${site.services.length} reachable`
+      : 'none',
     contextValue: Ctx.ServicesFolder,
     icon: { id: 'broadcast' },
     collapsible: site.services.length ? 'expanded' : 'none',
     ref,
-    children: site.services.map((s) => serviceNode(s, `${id}/svc/${encodeURIComponent(s.address)}`, site.platform, { ...ref, address: s.address })),
+    children: site.services.map((s) =>
+      serviceNode(s, `${id}/svc/${encodeURIComponent(s.address)}`, site.platform, { ...ref, address: s.address }),
+    ),
   };
   const state = site.ready === false ? 'router not ready' : undefined;
   return {
     id,
     label: site.name,
-    description: [site.platform === 'local' ? 'local' : undefined, plural(site.links.filter((l) => !l.incoming).length, 'link'), plural(site.services.length, 'service'), state].filter(Boolean).join(' · '),
-    tooltip: [`Site ${site.name}`, `Id: ${site.id}`, `Platform: ${site.platform}`, site.platform === 'kubernetes' ? `Namespace: ${site.namespace} (context ${site.context})` : undefined, site.ingress && `Ingress: ${site.ingress}`, site.statusUpdated && `Status published ${ago(site.statusUpdated)} ago`]
+    description: [
+      site.platform === 'local' ? 'local' : undefined,
+      plural(site.links.filter((l) => !l.incoming).length, 'link'),
+      plural(site.services.length, 'service'),
+      state,
+    ]
+      .filter(Boolean)
+      .join(' · '),
+    tooltip: [
+      `Site ${site.name}`,
+      `Id: ${site.id}`,
+      `Platform: ${site.platform}`,
+      site.platform === 'kubernetes' ? `Namespace: ${site.namespace} (context ${site.context})` : undefined,
+      site.ingress && `Ingress: ${site.ingress}`,
+      site.statusUpdated && `Status published ${ago(site.statusUpdated)} ago`,
+    ]
       .filter(Boolean)
       .join('\n'),
     contextValue: site.platform !== 'local' ? Ctx.SiteKube : site.ready ? Ctx.SiteLocalRunning : Ctx.SiteLocalStopped,
-    icon: { id: site.platform === 'local' ? 'device-desktop' : 'circuit-board', color: site.ready === false ? 'list.warningForeground' : undefined },
+    icon: {
+      id: site.platform === 'local' ? 'device-desktop' : 'circuit-board',
+      color: site.ready === false ? 'list.warningForeground' : undefined,
+    },
     collapsible: 'expanded',
     ref,
     // Kubernetes sites: the namespace's Deployments/StatefulSets, read when the folder is opened
@@ -153,8 +228,20 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
 /** A service under a site. On a laptop site a network service offers Forward, and shows where it is forwarded. */
 export function serviceNode(s: SiteService, id: string, platform: SiteRecord['platform'], ref: NodeDesc['ref']): NodeDesc {
   const laptop = platform === 'local';
-  const where = s.exposedHere ? `exposed here${s.targets.length ? ` (${s.targets.join(', ')})` : ''}` : s.forwardedTo ? `→ ${s.forwardedTo}` : laptop ? 'not forwarded' : 'reachable here';
-  const contextValue = s.exposedHere ? Ctx.ServiceExposed : !laptop ? Ctx.ServiceReachable : s.forwardedTo ? Ctx.ServiceForwarded : Ctx.ServiceForwardable;
+  const where = s.exposedHere
+    ? `exposed here${s.targets.length ? ` (${s.targets.join(', ')})` : ''}`
+    : s.forwardedTo
+      ? `→ ${s.forwardedTo}`
+      : laptop
+        ? 'not forwarded'
+        : 'reachable here';
+  const contextValue = s.exposedHere
+    ? Ctx.ServiceExposed
+    : !laptop
+      ? Ctx.ServiceReachable
+      : s.forwardedTo
+        ? Ctx.ServiceForwarded
+        : Ctx.ServiceForwardable;
   const reach = s.exposedHere
     ? `Exposed here by ${s.targets.join(', ') || 'a workload'}`
     : s.forwardedTo
@@ -168,13 +255,25 @@ export function serviceNode(s: SiteService, id: string, platform: SiteRecord['pl
     description: [s.ports.length ? `${s.protocol} ${s.ports.join(',')}` : s.protocol, where].join(' · '),
     tooltip: `Service ${s.address}\nProtocol: ${s.protocol}\nPorts: ${s.ports.join(', ') || 'not known yet'}\n${reach}`,
     contextValue,
-    icon: { id: s.exposedHere ? 'broadcast' : s.forwardedTo ? 'arrow-right' : 'plug', color: s.exposedHere ? 'charts.blue' : s.forwardedTo ? 'charts.green' : undefined },
+    icon: {
+      id: s.exposedHere ? 'broadcast' : s.forwardedTo ? 'arrow-right' : 'plug',
+      color: s.exposedHere ? 'charts.blue' : s.forwardedTo ? 'charts.green' : undefined,
+    },
     collapsible: 'none',
     ref,
   };
 }
 
-export function linkTooltip(name: string, state: string, remote: string | undefined, cost: number, error?: string, since?: string, expires?: string, incoming?: boolean): string {
+export function linkTooltip(
+  name: string,
+  state: string,
+  remote: string | undefined,
+  cost: number,
+  error?: string,
+  since?: string,
+  expires?: string,
+  incoming?: boolean,
+): string {
   return [
     `${incoming ? 'Incoming link' : 'Link'} ${name}: ${state}`,
     remote ? `${incoming ? 'From' : 'To'} site: ${remote}` : undefined,

@@ -18,7 +18,14 @@ export function linkRoots(net: NetworkStatus): NodeDesc[] {
       contextValue: `${Ctx.NetLink}.${l.state}`,
       icon: STATE_ICON[l.state],
       collapsible: 'none' as const,
-      ref: { siteId: l.fromSiteId, siteName: from, link: l.name, context: site?.context, namespace: site?.namespace, platform: site?.platform },
+      ref: {
+        siteId: l.fromSiteId,
+        siteName: from,
+        link: l.name,
+        context: site?.context,
+        namespace: site?.namespace,
+        platform: site?.platform,
+      },
     };
   });
 }
@@ -31,13 +38,29 @@ export function serviceRoots(net: NetworkStatus): NodeDesc[] {
     const id = `net/svc/${encodeURIComponent(s.address)}`;
     const children: NodeDesc[] = [
       ...s.exposedIn.map((sid) => siteChild(id, 'exposed', sid, name(sid), s.address, net)),
-      ...(s.consumedIn ?? []).filter((sid) => !s.exposedIn.includes(sid)).map((sid) => siteChild(id, 'reachable', sid, name(sid), s.address, net)),
+      ...(s.consumedIn ?? [])
+        .filter((sid) => !s.exposedIn.includes(sid))
+        .map((sid) => siteChild(id, 'reachable', sid, name(sid), s.address, net)),
     ];
     return {
       id,
       label: s.address,
-      description: [`${s.protocol} ${s.ports.join(',')}`, exposed.length ? `exposed in ${exposed.join(', ')}` : 'no targets', consumed.length ? `reachable in ${consumed.length}` : undefined].filter(Boolean).join(' · '),
-      tooltip: [`Service ${s.address}`, `Protocol: ${s.protocol}`, `Ports: ${s.ports.join(', ')}`, `Exposed in: ${exposed.join(', ') || 'none'}`, `Reachable in: ${consumed.join(', ') || 'none'}`, s.flows !== undefined ? `Flows: ${s.flows}` : undefined, s.bytes !== undefined ? `Bytes: ${formatBytes(s.bytes)}` : undefined]
+      description: [
+        `${s.protocol} ${s.ports.join(',')}`,
+        exposed.length ? `exposed in ${exposed.join(', ')}` : 'no targets',
+        consumed.length ? `reachable in ${consumed.length}` : undefined,
+      ]
+        .filter(Boolean)
+        .join(' · '),
+      tooltip: [
+        `Service ${s.address}`,
+        `Protocol: ${s.protocol}`,
+        `Ports: ${s.ports.join(', ')}`,
+        `Exposed in: ${exposed.join(', ') || 'none'}`,
+        `Reachable in: ${consumed.join(', ') || 'none'}`,
+        s.flows !== undefined ? `Flows: ${s.flows}` : undefined,
+        s.bytes !== undefined ? `Bytes: ${formatBytes(s.bytes)}` : undefined,
+      ]
         .filter(Boolean)
         .join('\n'),
       contextValue: Ctx.NetService,
@@ -49,7 +72,14 @@ export function serviceRoots(net: NetworkStatus): NodeDesc[] {
   });
 }
 
-function siteChild(parent: string, kind: 'exposed' | 'reachable', siteId: string, siteName: string, address: string, net: NetworkStatus): NodeDesc {
+function siteChild(
+  parent: string,
+  kind: 'exposed' | 'reachable',
+  siteId: string,
+  siteName: string,
+  address: string,
+  net: NetworkStatus,
+): NodeDesc {
   const site = net.sites.find((s) => s.id === siteId);
   return {
     id: `${parent}/${kind}/${encodeURIComponent(siteId)}`,
@@ -69,7 +99,12 @@ export interface StatusBarModel {
 }
 
 export function statusBar(net: NetworkStatus, loading = false): StatusBarModel {
-  if (net.sites.length === 0) return { text: loading ? '$(sync~spin) Skupper' : '$(type-hierarchy) Skupper: no sites', tooltip: 'No Skupper site found in any context. Click to open the topology.', severity: 'none' };
+  if (net.sites.length === 0)
+    return {
+      text: loading ? '$(sync~spin) Skupper' : '$(type-hierarchy) Skupper: no sites',
+      tooltip: 'No Skupper site found in any context. Click to open the topology.',
+      severity: 'none',
+    };
   const up = net.links.filter((l) => l.state === 'up').length;
   const total = net.links.length;
   const severity = total === 0 || up === total ? 'ok' : up === 0 ? 'error' : 'warning';
@@ -77,7 +112,11 @@ export function statusBar(net: NetworkStatus, loading = false): StatusBarModel {
   const down = net.links.filter((l) => l.state !== 'up');
   return {
     text: `${icon} ${net.sites.length} ${net.sites.length === 1 ? 'site' : 'sites'} · ${up}/${total} links`,
-    tooltip: [`Skupper network: ${net.sites.length} sites, ${up} of ${total} links up, ${net.services.length} services`, ...down.map((l) => `${l.name}: ${l.state}${l.error ? ` (${l.error})` : ''}`), 'Click to open the topology'].join('\n'),
+    tooltip: [
+      `Skupper network: ${net.sites.length} sites, ${up} of ${total} links up, ${net.services.length} services`,
+      ...down.map((l) => `${l.name}: ${l.state}${l.error ? ` (${l.error})` : ''}`),
+      'Click to open the topology',
+    ].join('\n'),
     severity,
   };
 }

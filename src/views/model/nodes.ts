@@ -127,5 +127,13 @@ export function formatBytes(n: number | undefined): string | undefined {
 
 /** A row that shows an error in place of what could not be read. */
 export function errorNode(id: string, message: string, ref: NodeDesc['ref']): NodeDesc {
-  return { id, label: message, tooltip: message, contextValue: Ctx.Error, icon: { id: 'error', color: 'errorForeground' }, collapsible: 'none', ref };
+  return {
+    id,
+    label: message,
+    tooltip: message,
+    contextValue: Ctx.Error,
+    icon: { id: 'error', color: 'errorForeground' },
+    collapsible: 'none',
+    ref,
+  };
 }

@@ -2,10 +2,29 @@
 import type { NetworkStatus } from '../../core/network/types';
 
 export interface TopoNode {
-  data: { id: string; label: string; parent?: string; kind: 'cluster' | 'site'; platform?: string; services?: string; serviceCount?: number; context?: string; namespace?: string };
+  data: {
+    id: string;
+    label: string;
+    parent?: string;
+    kind: 'cluster' | 'site';
+    platform?: string;
+    services?: string;
+    serviceCount?: number;
+    context?: string;
+    namespace?: string;
+  };
 }
 export interface TopoEdge {
-  data: { id: string; source: string; target: string; label: string; state: 'up' | 'down' | 'connecting' | 'degraded'; cost: number; error?: string; name: string };
+  data: {
+    id: string;
+    source: string;
+    target: string;
+    label: string;
+    state: 'up' | 'down' | 'connecting' | 'degraded';
+    cost: number;
+    error?: string;
+    name: string;
+  };
 }
 export interface TopoGraph {
   nodes: TopoNode[];
@@ -45,11 +64,27 @@ export function topologyGraph(net: NetworkStatus): TopoGraph {
     const source = `site:${l.fromSiteId}`;
     const target = `site:${l.toSiteId}`;
     if (!ids.has(source) || !ids.has(target)) continue;
-    edges.push({ data: { id: `link:${l.fromSiteId}/${l.name}`, source, target, label: `${l.name} (${l.cost})`, state: l.state, cost: l.cost, error: l.error, name: l.name } });
+    edges.push({
+      data: {
+        id: `link:${l.fromSiteId}/${l.name}`,
+        source,
+        target,
+        label: `${l.name} (${l.cost})`,
+        state: l.state,
+        cost: l.cost,
+        error: l.error,
+        name: l.name,
+      },
+    });
   }
   return {
     nodes,
     edges,
-    summary: { sites: net.sites.length, links: net.links.length, up: net.links.filter((l) => l.state === 'up').length, services: net.services.length },
+    summary: {
+      sites: net.sites.length,
+      links: net.links.length,
+      up: net.links.filter((l) => l.state === 'up').length,
+      services: net.services.length,
+    },
   };
 }

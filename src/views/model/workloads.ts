@@ -58,7 +58,16 @@ export type WorkloadsResult = { workloads: WorkloadRecord[] } | { error: string 
 export function workloadNodes(folder: NodeDesc, site: SiteRecord | undefined, result: WorkloadsResult): NodeDesc[] {
   if ('error' in result) return [errorNode(`${folder.id}/error`, result.error, folder.ref)];
   if (result.workloads.length === 0) {
-    return [{ id: `${folder.id}/none`, label: `No deployments or statefulsets in ${folder.ref.namespace ?? 'this namespace'}`, contextValue: Ctx.Info, icon: { id: 'info' }, collapsible: 'none', ref: folder.ref }];
+    return [
+      {
+        id: `${folder.id}/none`,
+        label: `No deployments or statefulsets in ${folder.ref.namespace ?? 'this namespace'}`,
+        contextValue: Ctx.Info,
+        icon: { id: 'info' },
+        collapsible: 'none',
+        ref: folder.ref,
+      },
+    ];
   }
   return result.workloads.map((w) => workloadNode(folder, site, w));
 }

@@ -13,7 +13,14 @@ function callBackend(name) {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify({ name });
     const req = request(
-      { host: backend.hostname, port: backend.port || 80, path: '/api/hello', method: 'POST', timeout: 10000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+      {
+        host: backend.hostname,
+        port: backend.port || 80,
+        path: '/api/hello',
+        method: 'POST',
+        timeout: 10000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -55,7 +62,9 @@ const server = createServer((req, res) => {
       return;
     }
     if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Hello World</title><p>Frontend ${pod}: try <a href="/api/hello?name=you">/api/hello</a></p>`);
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!doctype html><title>Hello World</title><p>Frontend ${pod}: try <a href="/api/hello?name=you">/api/hello</a></p>`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');

@@ -69,7 +69,15 @@ if (podIP && process.env.VAN_TEST_HOST_NETWORK !== '1') {
       if (typeof args[1] === 'string') {
         if (local.has(args[1])) args[1] = podIP;
       } else args.splice(1, 0, podIP);
-    } else if (a0 && typeof a0 === 'object' && !a0.path && a0.fd === undefined && !a0._handle && !a0.handle && (a0.port !== undefined || a0.host !== undefined)) {
+    } else if (
+      a0 &&
+      typeof a0 === 'object' &&
+      !a0.path &&
+      a0.fd === undefined &&
+      !a0._handle &&
+      !a0.handle &&
+      (a0.port !== undefined || a0.host !== undefined)
+    ) {
       if (a0.host === undefined || local.has(a0.host)) args[0] = { ...a0, host: podIP, ipv6Only: false };
     }
     return originalListen.apply(this, args);
@@ -80,7 +88,8 @@ if (podIP && process.env.VAN_TEST_HOST_NETWORK !== '1') {
     if (Array.isArray(a0)) {
       // internal normalized form [options, cb]
       const o = a0[0];
-      if (o && typeof o === 'object' && !o.path && o.port !== undefined && (o.host === undefined || local.has(o.host))) a0[0] = { ...o, host: podIP };
+      if (o && typeof o === 'object' && !o.path && o.port !== undefined && (o.host === undefined || local.has(o.host)))
+        a0[0] = { ...o, host: podIP };
     } else if (isPort(a0)) {
       if (typeof args[1] === 'string') {
         if (local.has(args[1])) args[1] = podIP;

@@ -53,7 +53,9 @@ check('follows kubeconfig edits (the file is watched)', async () => {
   const text = readFileSync(file, 'utf8');
   // the same contexts plus "gamma" (a live context on another API server), written by exthost.test.ts
   writeFileSync(file, readFileSync(process.env.VAN_EXTHOST_GAMMA!, 'utf8'));
-  await until('context gamma appears', 8_000, async () => (await state()).contexts.some((c: any) => c.name === 'gamma' && c.phase === 'ok'));
+  await until('context gamma appears', 8_000, async () =>
+    (await state()).contexts.some((c: any) => c.name === 'gamma' && c.phase === 'ok'),
+  );
   writeFileSync(file, text);
   await until('context gamma goes away', 8_000, async () => !(await state()).contexts.some((c: any) => c.name === 'gamma'));
 });

@@ -16,13 +16,19 @@ class FakeStore implements SiteStore {
   site: StoredSite | undefined = { id: 'uid-1', name: 'west', mode: 'interior', ingress: 'loadbalancer' };
   links: LinkSpec[] = [];
   private listener?: (why: string) => void;
-  async readSite() { return this.site; }
-  async readLinks() { return this.links; }
+  async readSite() {
+    return this.site;
+  }
+  async readLinks() {
+    return this.links;
+  }
   watch(onChange: (why: string) => void) {
     this.listener = onChange;
     return () => (this.listener = undefined);
   }
-  change(why: string) { this.listener?.(why); }
+  change(why: string) {
+    this.listener?.(why);
+  }
 }
 
 class FakeRouter implements RouterApi {
@@ -30,12 +36,23 @@ class FakeRouter implements RouterApi {
   stopped = false;
   readonly events = new EventEmitter();
   constructor(public config: RouterConfig) {}
-  get id() { return this.config.id; }
-  async applyConfig(c: RouterConfig) { this.applied.push(c); this.config = c; }
-  async stop() { this.stopped = true; }
-  status() { return routerStatus(this.config.id); }
+  get id() {
+    return this.config.id;
+  }
+  async applyConfig(c: RouterConfig) {
+    this.applied.push(c);
+    this.config = c;
+  }
+  async stop() {
+    this.stopped = true;
+  }
+  status() {
+    return routerStatus(this.config.id);
+  }
   publish() {}
-  subscribe() { return () => undefined; }
+  subscribe() {
+    return () => undefined;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +68,15 @@ describe('SiteAgent', () => {
       namespace: 'west',
       health: { host: '127.0.0.1', port: 0 },
       status: { host: '127.0.0.1', port: 0 },
-      site: { routerId: 'r1', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' }, interRouterPort: 0, edgePort: 0, localAmqpPort: 0 },
+      site: {
+        routerId: 'r1',
+        listenHost: '127.0.0.1',
+        localHost: '127.0.0.1',
+        serverTls: { ca: 'a', cert: 'b', key: 'c' },
+        interRouterPort: 0,
+        edgePort: 0,
+        localAmqpPort: 0,
+      },
       tlsDir,
       debounceMs: 10,
       log: () => undefined,
@@ -68,19 +93,29 @@ describe('SiteAgent', () => {
     agent.addModule(module);
     await agent.start();
     assert.ok(router);
-    assert.deepEqual(router.config.listeners.map((l) => l.name), ['inter-router', 'edge', 'amqp']);
+    assert.deepEqual(
+      router.config.listeners.map((l) => l.name),
+      ['inter-router', 'edge', 'amqp'],
+    );
     const port = agent.healthPort()!;
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
     const status: any = await (await fetch(`http://127.0.0.1:${agent.statusPort()}/status`)).json();
     assert.equal(status.site.name, 'west');
     assert.deepEqual(calls, ['start west west kubernetes']);
-    assert.deepEqual(router.config.tcpListeners.map((l) => l.name), ['echo'], 'services from a module reach the router');
+    assert.deepEqual(
+      router.config.tcpListeners.map((l) => l.name),
+      ['echo'],
+      'services from a module reach the router',
+    );
 
     store.links = [{ name: 'to-east', interRouterHost: '127.0.0.9', interRouterPort: 55671, caCrt: 'CA', tlsCrt: 'CERT', tlsKey: 'KEY' }];
     store.change('link added');
     await sleep(100);
-    assert.deepEqual(router.config.connectors.map((c) => c.name), ['to-east']);
+    assert.deepEqual(
+      router.config.connectors.map((c) => c.name),
+      ['to-east'],
+    );
     const key = router.config.connectors[0].tls.key;
     assert.equal(statSync(key).mode & 0o777, 0o600);
     assert.ok(agent.events.events().some((e) => e.reason === 'LinkConfigured'));
@@ -102,7 +137,7 @@ describe('SiteAgent', () => {
     assert.equal(existsSync(tlsDir), false);
   });
 
-  test('the probes\' listener (the pod IP) answers /healthz and /readyz only; /status is on the loopback listener', async () => {
+  test("the probes' listener (the pod IP) answers /healthz and /readyz only; /status is on the loopback listener", async () => {
     const store = new FakeStore();
     const agent = new SiteAgent({
       store,
@@ -131,7 +166,14 @@ describe('SiteAgent', () => {
   test('answers not ready until the site record exists', async () => {
     const store = new FakeStore();
     store.site = undefined;
-    const agent = new SiteAgent({ store, startRouter: async (c) => new FakeRouter(c), namespace: 'w', health: { host: '127.0.0.1', port: 0 }, site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } }, log: () => undefined });
+    const agent = new SiteAgent({
+      store,
+      startRouter: async (c) => new FakeRouter(c),
+      namespace: 'w',
+      health: { host: '127.0.0.1', port: 0 },
+      site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } },
+      log: () => undefined,
+    });
     const starting = agent.start();
     await sleep(50);
     const res = await fetch(`http://127.0.0.1:${agent.healthPort()}/readyz`);
@@ -146,7 +188,14 @@ describe('SiteAgent', () => {
   test('answers not ready while a module says why (e.g. linked sites not heard yet), with the reason', async () => {
     const store = new FakeStore();
     let why: string | undefined = 'waiting for the services of 1 site(s) it reaches';
-    const agent = new SiteAgent({ store, startRouter: async (c) => new FakeRouter(c), namespace: 'w', health: { host: '127.0.0.1', port: 0 }, site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } }, log: () => undefined });
+    const agent = new SiteAgent({
+      store,
+      startRouter: async (c) => new FakeRouter(c),
+      namespace: 'w',
+      health: { host: '127.0.0.1', port: 0 },
+      site: { routerId: 'r', listenHost: '127.0.0.1', localHost: '127.0.0.1', serverTls: { ca: 'a', cert: 'b', key: 'c' } },
+      log: () => undefined,
+    });
     agent.addModule({ name: 'services', start: () => undefined, stop: () => undefined, notReady: () => why });
     await agent.start();
     const res = await fetch(`http://127.0.0.1:${agent.healthPort()}/readyz`);

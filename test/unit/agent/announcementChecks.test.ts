@@ -3,12 +3,28 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildNetworkStatus } from '../../../src/core/agent/networkStatus';
-import { ANNOUNCEMENT_LIMITS, type Announcement, RefusalThrottle, RemoteSites, checkAnnouncement, expiryFor, readAnnouncement } from '../../../src/core/agent/serviceSync';
+import {
+  ANNOUNCEMENT_LIMITS,
+  type Announcement,
+  RefusalThrottle,
+  RemoteSites,
+  checkAnnouncement,
+  expiryFor,
+  readAnnouncement,
+} from '../../../src/core/agent/serviceSync';
 
 const echo = { address: 'echo', protocol: 'tcp', ports: [9090], targets: [] };
 
 function raw(siteId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { kind: 'service-sync', version: 1, site: { id: siteId, name: siteId, platform: 'kubernetes' }, services: [echo], intervalMs: 5000, sentAt: '2026-01-01T00:00:00.000Z', ...extra };
+  return {
+    kind: 'service-sync',
+    version: 1,
+    site: { id: siteId, name: siteId, platform: 'kubernetes' },
+    services: [echo],
+    intervalMs: 5000,
+    sentAt: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  };
 }
 
 function read(body: unknown): Announcement {
@@ -29,7 +45,10 @@ describe('reading an announcement', () => {
     assert.deepEqual(a.links, [{ name: 'ok', state: 'down', cost: 1, error: 'e'.repeat(ANNOUNCEMENT_LIMITS.errorChars) }]);
     assert.deepEqual(a.routers, [{ id: 'r1', mode: 'edge' }]);
     assert.deepEqual(a.counters, { echo: { flows: 2, bytes: 0 } });
-    assert.deepEqual(a.services.map((s) => s.address), ['echo']);
+    assert.deepEqual(
+      a.services.map((s) => s.address),
+      ['echo'],
+    );
   });
 
   test('intervals are clamped to 0.1-60 s: a site announcing 1e12 ms expires like one announcing every minute', () => {
@@ -78,7 +97,10 @@ describe('an announcement is taken only for the site of the router it came from'
   });
 
   test('another site, a bye for another site, an unknown router: refused with a reason', () => {
-    assert.match(String(checkAnnouncement(JSON.stringify(raw('fake-site')), 'h', siteOf)), /belongs to site hostile but announced site fake-site/);
+    assert.match(
+      String(checkAnnouncement(JSON.stringify(raw('fake-site')), 'h', siteOf)),
+      /belongs to site hostile but announced site fake-site/,
+    );
     assert.match(String(checkAnnouncement(JSON.stringify(raw('pub', { bye: true })), 'h', siteOf)), /belongs to site hostile/);
     assert.match(String(checkAnnouncement(JSON.stringify(raw('pub')), 'nobody', siteOf)), /not known here/);
     assert.match(String(checkAnnouncement(JSON.stringify(raw('pub')), undefined, siteOf)), /unknown router/);

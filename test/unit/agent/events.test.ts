@@ -12,7 +12,10 @@ describe('site events', () => {
     log.add('Normal', 'ServiceAdded', 'tcp-go-echo from public', t(4));
     log.add('Normal', 'ServiceRemoved', 'tcp-go-echo from public', t(5));
     const list = log.list();
-    assert.deepEqual(list.map((e) => e.reason), ['LinkDown', 'ServiceAdded', 'ServiceRemoved']);
+    assert.deepEqual(
+      list.map((e) => e.reason),
+      ['LinkDown', 'ServiceAdded', 'ServiceRemoved'],
+    );
     assert.equal(list[0].count, 2);
     assert.equal(list[0].firstTime, t(2).toISOString());
     assert.deepEqual(parseEvents(JSON.stringify(list)), list);
@@ -39,6 +42,9 @@ describe('site events', () => {
   test('merging the log with Kubernetes Events drops duplicates, newest last', () => {
     const a = { time: '2026-01-01T00:00:02.000Z', type: 'Normal' as const, reason: 'LinkUp', message: 'm', count: 1 };
     const b = { time: '2026-01-01T00:00:01.000Z', type: 'Normal' as const, reason: 'ServiceAdded', message: 'n', count: 1 };
-    assert.deepEqual(mergeEvents([a], [b, { ...a, time: '2026-01-01T00:00:02.500Z' }]).map((e) => e.reason), ['ServiceAdded', 'LinkUp']);
+    assert.deepEqual(
+      mergeEvents([a], [b, { ...a, time: '2026-01-01T00:00:02.500Z' }]).map((e) => e.reason),
+      ['ServiceAdded', 'LinkUp'],
+    );
   });
 });

@@ -29,7 +29,10 @@ export function reachable(id: string, siteId: string): RouterEntry {
 /** A namespace in memory: ConfigMaps, pods, services. */
 export function fakeKube(services: Record<string, string> = {}) {
   const state = {
-    configMaps: new Map<string, any>([['skupper-services', { data: services }], ['skupper-site', { data: {}, metadata: { uid: 'site-uid' } }]]),
+    configMaps: new Map<string, any>([
+      ['skupper-services', { data: services }],
+      ['skupper-site', { data: {}, metadata: { uid: 'site-uid' } }],
+    ]),
     pods: [] as any[],
     services: new Map<string, any>(),
   };
@@ -42,7 +45,12 @@ export function fakeKube(services: Record<string, string> = {}) {
         return structuredClone(cm);
       },
       listNamespacedPod: async ({ labelSelector }) => {
-        const sel = Object.fromEntries((labelSelector ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+        const sel = Object.fromEntries(
+          (labelSelector ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((kv) => kv.split('=')),
+        );
         return { items: state.pods.filter((p) => Object.entries(sel).every(([k, v]) => p.metadata.labels[k] === v)) };
       },
       listNamespacedService: async () => ({ items: [...state.services.values()].map((s) => structuredClone(s)) }),
@@ -101,4 +109,3 @@ export function bus() {
     },
   });
 }
-

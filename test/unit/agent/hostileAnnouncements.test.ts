@@ -32,11 +32,21 @@ describe('service announcements from a hostile linked site', { timeout: 120_000 
 
   const sites = (m: ServicesModule) => (m as any).remote.announcements().map((a: any) => a.site.id) as string[];
   const servicesOf = (m: ServicesModule, siteId: string) =>
-    ((m as any).remote.services() as { siteId: string; services: { address: string }[] }[]).find((s) => s.siteId === siteId)?.services.map((s) => s.address) ?? [];
+    ((m as any).remote.services() as { siteId: string; services: { address: string }[] }[])
+      .find((s) => s.siteId === siteId)
+      ?.services.map((s) => s.address) ?? [];
   const listeners = (r: Router) => r.config.tcpListeners.map((l) => l.address);
 
   function announcement(siteId: string, extra: Record<string, unknown> = {}) {
-    return { kind: 'service-sync', version: 1, site: { id: siteId, name: siteId, namespace: 'default', platform: 'kubernetes' }, services: [], intervalMs: 5000, sentAt: new Date().toISOString(), ...extra };
+    return {
+      kind: 'service-sync',
+      version: 1,
+      site: { id: siteId, name: siteId, namespace: 'default', platform: 'kubernetes' },
+      services: [],
+      intervalMs: 5000,
+      sentAt: new Date().toISOString(),
+      ...extra,
+    };
   }
 
   function service(address: string, port: number) {
@@ -66,14 +76,29 @@ describe('service announcements from a hostile linked site', { timeout: 120_000 
   before(async () => {
     echo = await echoServer();
     servicePort = await freePort();
-    const def = { address: 'echo', protocol: 'tcp' as const, ports: [servicePort], targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort)]: echo.port } }] };
+    const def = {
+      address: 'echo',
+      protocol: 'tcp' as const,
+      ports: [servicePort],
+      targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort)]: echo.port } }],
+    };
     kA = fakeKube({ echo: definitionToJson(def) });
-    kA.state.pods.push({ metadata: { name: 'echo-1', labels: { app: 'echo' } }, status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } });
+    kA.state.pods.push({
+      metadata: { name: 'echo-1', labels: { app: 'echo' } },
+      status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+    });
     A = await startRouter('A');
     B = await startRouter('B', {}, false);
     await B.router.applyConfig({ ...B.config, connectors: [connectorTo('to-a', A.port)] });
     const common = { namespace: 'default', listenHost: '127.0.0.1', announceIntervalMs: 5000, pollIntervalMs: 200 };
-    mA = new ServicesModule({ ...common, kube: kA.kube, siteId: 'site-A', siteName: 'A', router: A.router, applyServices: async (s) => A.router.applyConfig({ ...A.router.config, ...s }) });
+    mA = new ServicesModule({
+      ...common,
+      kube: kA.kube,
+      siteId: 'site-A',
+      siteName: 'A',
+      router: A.router,
+      applyServices: async (s) => A.router.applyConfig({ ...A.router.config, ...s }),
+    });
     mB = new ServicesModule({
       ...common,
       kube: fakeKube().kube,
@@ -136,7 +161,12 @@ describe('service announcements from a hostile linked site', { timeout: 120_000 
     await waitFor('both sites hear H and H2', () => [mA, mB].every((m) => heard(m, 'H') && heard(m, 'H2')));
     for (const m of [mA, mB]) assert.doesNotThrow(() => (m as any).remote.announcements(), 'the remote sites still merge');
     // Reconciliation still works on both sites: a new service at A reaches B's listeners.
-    const echo2 = { address: 'echo2', protocol: 'tcp' as const, ports: [servicePort + 1], targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort + 1)]: echo.port } }] };
+    const echo2 = {
+      address: 'echo2',
+      protocol: 'tcp' as const,
+      ports: [servicePort + 1],
+      targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort + 1)]: echo.port } }],
+    };
     kA.state.configMaps.get('skupper-services').data.echo2 = definitionToJson(echo2);
     mA.trigger();
     await waitFor('B listens for echo2', () => listeners(B.router).includes('echo2'), 15_000);

@@ -17,7 +17,13 @@ import { foreignClientPki } from '../router/helpers';
 function tryConnect(port: number, tls?: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<string> {
   return new Promise((resolve) => {
     const container = rhea.create_container({ id: 'local-client' });
-    const conn = container.connect({ host: '127.0.0.1', port, reconnect: false, idle_time_out: 0, ...(tls ? { transport: 'tls', ...tls } : {}) } as any);
+    const conn = container.connect({
+      host: '127.0.0.1',
+      port,
+      reconnect: false,
+      idle_time_out: 0,
+      ...(tls ? { transport: 'tls', ...tls } : {}),
+    } as any);
     const timer = setTimeout(() => {
       conn.close();
       resolve('timeout');
@@ -42,7 +48,12 @@ describe("a laptop site's local AMQP listener", () => {
   let port: number;
 
   before(async () => {
-    const made = await startInProcessSite({ name: 'amqp-laptop', ingress: 'none', env: { ...process.env, VAN_LOCAL_HOME: home }, modules: [] });
+    const made = await startInProcessSite({
+      name: 'amqp-laptop',
+      ingress: 'none',
+      env: { ...process.env, VAN_LOCAL_HOME: home },
+      modules: [],
+    });
     agent = made.agent;
     dir = made.dir;
     port = made.site.ports.amqp;
@@ -56,7 +67,11 @@ describe("a laptop site's local AMQP listener", () => {
     const listener = agent.router!.config.listeners.find((l) => l.name === 'amqp')!;
     assert.equal(listener.host, '127.0.0.1');
     assert.equal(listener.role, 'normal');
-    assert.deepEqual(listener.tls, { ca: join(dir, 'server', 'ca.crt'), cert: join(dir, 'server', 'tls.crt'), key: join(dir, 'server', 'tls.key') });
+    assert.deepEqual(listener.tls, {
+      ca: join(dir, 'server', 'ca.crt'),
+      cert: join(dir, 'server', 'tls.crt'),
+      key: join(dir, 'server', 'tls.key'),
+    });
     assert.equal(statSync(join(dir, 'server', 'tls.key')).mode & 0o077, 0, 'the key is readable by its owner only');
   });
 
@@ -71,7 +86,11 @@ describe("a laptop site's local AMQP listener", () => {
   });
 
   test("the site's owner connects with the site's certificate", async () => {
-    const files = { ca: readFileSync(join(dir, 'server', 'ca.crt')), cert: readFileSync(join(dir, 'server', 'tls.crt')), key: readFileSync(join(dir, 'server', 'tls.key')) };
+    const files = {
+      ca: readFileSync(join(dir, 'server', 'ca.crt')),
+      cert: readFileSync(join(dir, 'server', 'tls.crt')),
+      key: readFileSync(join(dir, 'server', 'tls.key')),
+    };
     assert.equal(await tryConnect(port, files), 'open');
   });
 });

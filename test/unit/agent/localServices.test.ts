@@ -31,7 +31,12 @@ interface Laptop {
 }
 
 async function startSite(name: string, ingress: 'loadbalancer' | 'none'): Promise<Laptop> {
-  const made = await startInProcessSite({ name, ingress, env, modules: [claimsModule({ pollMs: 200 }), linkStatusModule({ minIntervalMs: 100 }), ...serviceModules()] });
+  const made = await startInProcessSite({
+    name,
+    ingress,
+    env,
+    modules: [claimsModule({ pollMs: 200 }), linkStatusModule({ minIntervalMs: 100 }), ...serviceModules()],
+  });
   agents.push(made.agent);
   return { dir: made.dir, link: made.link, router: () => made.agent.router as Router };
 }
@@ -72,7 +77,11 @@ async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<
   }
 }
 
-const listenerPorts = (l: Laptop) => l.router().status().tcpListeners.map((x) => x.name);
+const listenerPorts = (l: Laptop) =>
+  l
+    .router()
+    .status()
+    .tcpListeners.map((x) => x.name);
 
 let desk: Laptop;
 let laptop: Laptop;
@@ -99,12 +108,17 @@ describe('laptop sites: expose a local port, forward a network service to a loca
   test('a laptop listens for no network service until one is forwarded', async () => {
     exposeHost(desk.dir, { host: '127.0.0.1', address: 'desk-echo', ports: [7000], targetPorts: [echo.port] });
     // desk gets a connector straight to the host port
-    await eventually('the connector on desk', 10_000, () => desk.router().status().tcpConnectors.some((c) => c.address === 'desk-echo' && c.name.endsWith(`@127.0.0.1:${echo.port}`)));
+    await eventually('the connector on desk', 10_000, () =>
+      desk
+        .router()
+        .status()
+        .tcpConnectors.some((c) => c.address === 'desk-echo' && c.name.endsWith(`@127.0.0.1:${echo.port}`)),
+    );
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual(listenerPorts(laptop), [], 'no listener on the laptop');
   });
 
-  test('forward: the echo on desk answers through the laptop\'s chosen port', async () => {
+  test("forward: the echo on desk answers through the laptop's chosen port", async () => {
     const port = await freePort();
     const started = performance.now();
     await forwardService(laptop.dir, { address: 'desk-echo', port });
@@ -133,7 +147,15 @@ describe('laptop sites: expose a local port, forward a network service to a loca
     await forwardService(laptop.dir, { address: 'desk-echo', port });
     assert.equal(await eventually('an answer', 15_000, () => exchange(port, 'before')), 'desk: BEFORE');
     unexposeHost(desk.dir, { address: 'desk-echo' });
-    await eventually('no connector on desk', 10_000, () => !desk.router().status().tcpConnectors.some((c) => c.address === 'desk-echo'));
+    await eventually(
+      'no connector on desk',
+      10_000,
+      () =>
+        !desk
+          .router()
+          .status()
+          .tcpConnectors.some((c) => c.address === 'desk-echo'),
+    );
     // the laptop still holds its port (the forward stays), but nothing answers behind it
     await assert.rejects(exchange(port, 'after', 3000), /closed without an answer|ECONNRESET|timeout/);
     unforwardService(laptop.dir, 'desk-echo');

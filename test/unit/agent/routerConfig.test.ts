@@ -4,7 +4,16 @@ import { type AgentSite, buildRouterConfig, linkFromSecret, linkProblem, linkTls
 import { parseRouterConfig } from '../../../src/core/router/config';
 
 const tls = { ca: '/certs/ca.crt', cert: '/certs/tls.crt', key: '/certs/tls.key' };
-const site: AgentSite = { id: 'uid-1', name: 'west', mode: 'interior', ingress: 'loadbalancer', routerId: 'skupper-router-abc', listenHost: '127.0.0.7', localHost: '127.0.0.7', serverTls: tls };
+const site: AgentSite = {
+  id: 'uid-1',
+  name: 'west',
+  mode: 'interior',
+  ingress: 'loadbalancer',
+  routerId: 'skupper-router-abc',
+  listenHost: '127.0.0.7',
+  localHost: '127.0.0.7',
+  serverTls: tls,
+};
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const secret = (name: string, annotations: Record<string, string>) => ({
   metadata: { name, annotations },
@@ -26,35 +35,66 @@ describe('buildRouterConfig', () => {
   });
 
   test('ingress none, and edge mode, open no inter-router or edge listener', () => {
-    for (const s of [{ ...site, ingress: 'none' as const }, { ...site, mode: 'edge' as const }]) {
+    for (const s of [
+      { ...site, ingress: 'none' as const },
+      { ...site, mode: 'edge' as const },
+    ]) {
       const c = buildRouterConfig(s, []);
-      assert.deepEqual(c.listeners.map((l) => l.role), ['normal']);
+      assert.deepEqual(
+        c.listeners.map((l) => l.role),
+        ['normal'],
+      );
     }
   });
 
   test('one connector per link secret, sorted, with its TLS files in the private folder', () => {
     const links = [
-      linkFromSecret(secret('to-east', { 'inter-router-host': 'east.example', 'inter-router-port': '55671', 'edge-host': 'east.example', 'edge-port': '45671', 'skupper.io/cost': '3' })),
+      linkFromSecret(
+        secret('to-east', {
+          'inter-router-host': 'east.example',
+          'inter-router-port': '55671',
+          'edge-host': 'east.example',
+          'edge-port': '45671',
+          'skupper.io/cost': '3',
+        }),
+      ),
       linkFromSecret(secret('to-central', { 'inter-router-host': '127.0.0.9', 'inter-router-port': '55671' })),
     ];
     const c = buildRouterConfig(site, links, undefined, '/run/links');
     assert.deepEqual(c.connectors, [
       { name: 'to-central', host: '127.0.0.9', port: 55671, role: 'inter-router', tls: linkTlsFiles('/run/links', 'to-central') },
-      { name: 'to-east', host: 'east.example', port: 55671, role: 'inter-router', cost: 3, tls: { ca: '/run/links/to-east/ca.crt', cert: '/run/links/to-east/tls.crt', key: '/run/links/to-east/tls.key' } },
+      {
+        name: 'to-east',
+        host: 'east.example',
+        port: 55671,
+        role: 'inter-router',
+        cost: 3,
+        tls: { ca: '/run/links/to-east/ca.crt', cert: '/run/links/to-east/tls.crt', key: '/run/links/to-east/tls.key' },
+      },
     ]);
     const edge = buildRouterConfig({ ...site, mode: 'edge' }, links, undefined, '/run/links');
-    assert.deepEqual(edge.connectors.map((x) => `${x.name} ${x.role} ${x.port}`), ['to-east edge 45671'], 'an edge site uses the edge port; a link without one is skipped');
+    assert.deepEqual(
+      edge.connectors.map((x) => `${x.name} ${x.role} ${x.port}`),
+      ['to-east edge 45671'],
+      'an edge site uses the edge port; a link without one is skipped',
+    );
     assert.match(linkProblem(links[1], 'edge')!, /no edge-host\/port/);
   });
 
   test('a secret without its certificates is skipped', () => {
-    const broken = linkFromSecret({ metadata: { name: 'x', annotations: { 'inter-router-host': 'h', 'inter-router-port': '1' } }, data: {} });
+    const broken = linkFromSecret({
+      metadata: { name: 'x', annotations: { 'inter-router-host': 'h', 'inter-router-port': '1' } },
+      data: {},
+    });
     assert.match(linkProblem(broken, 'interior')!, /lacks ca\.crt/);
     assert.deepEqual(buildRouterConfig(site, [broken]).connectors, []);
   });
 
   test('services pass through unchanged', () => {
-    const services = { tcpListeners: [{ name: 'echo:9090', host: '127.0.0.7', port: 9090, address: 'echo:9090' }], tcpConnectors: [{ name: 'echo-pod', host: '127.0.0.12', port: 9090, address: 'echo:9090' }] };
+    const services = {
+      tcpListeners: [{ name: 'echo:9090', host: '127.0.0.7', port: 9090, address: 'echo:9090' }],
+      tcpConnectors: [{ name: 'echo-pod', host: '127.0.0.12', port: 9090, address: 'echo:9090' }],
+    };
     const c = buildRouterConfig(site, [], services);
     assert.deepEqual(c.tcpListeners, services.tcpListeners);
     assert.deepEqual(c.tcpConnectors, services.tcpConnectors);

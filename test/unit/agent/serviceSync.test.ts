@@ -4,10 +4,23 @@ import { type Announcement, RemoteSites, expiryFor, parseAnnouncement } from '..
 import { buildNetworkStatus, sameStatus } from '../../../src/core/agent/networkStatus';
 import type { ServiceDefinition } from '../../../src/core/service/definition';
 
-const echo: ServiceDefinition = { address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo', targetPorts: { '9090': 9090 } }] };
+const echo: ServiceDefinition = {
+  address: 'tcp-go-echo',
+  protocol: 'tcp',
+  ports: [9090],
+  targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo', targetPorts: { '9090': 9090 } }],
+};
 
 function announce(id: string, services: ServiceDefinition[], extra: Partial<Announcement> = {}): Announcement {
-  return { kind: 'service-sync', version: 1, site: { id, name: `site-${id}`, namespace: 'default', platform: 'kubernetes' }, services, intervalMs: 5000, sentAt: '2026-01-01T00:00:00.000Z', ...extra };
+  return {
+    kind: 'service-sync',
+    version: 1,
+    site: { id, name: `site-${id}`, namespace: 'default', platform: 'kubernetes' },
+    services,
+    intervalMs: 5000,
+    sentAt: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  };
 }
 
 describe('service sync', () => {
@@ -18,7 +31,10 @@ describe('service sync', () => {
     assert.equal(parseAnnouncement('not json'), undefined);
     // A bad definition is dropped, the good ones kept.
     const mixed = parseAnnouncement(JSON.stringify(announce('pub', [echo, { ...echo, address: 'BAD' }])));
-    assert.deepEqual(mixed?.services.map((s) => s.address), ['tcp-go-echo']);
+    assert.deepEqual(
+      mixed?.services.map((s) => s.address),
+      ['tcp-go-echo'],
+    );
   });
 
   test('learns, notices changes, ignores itself', () => {
@@ -49,7 +65,10 @@ describe('service sync', () => {
     const sites = new RemoteSites('me');
     sites.receive(announce('pub', [echo]), 0);
     const bye = sites.receive(announce('pub', [], { bye: true }), 1);
-    assert.deepEqual(bye.removed.map((r) => r.address), ['tcp-go-echo']);
+    assert.deepEqual(
+      bye.removed.map((r) => r.address),
+      ['tcp-go-echo'],
+    );
   });
 });
 
@@ -62,9 +81,17 @@ describe('network status', () => {
     });
     const pub = announce('pub', [echo], { counters: { 'tcp-go-echo': { flows: 2, bytes: 100 } } });
     const status = buildNetworkStatus(self, [pub], new Date('2026-01-01T00:00:05.000Z'));
-    assert.deepEqual(status.sites.map((s) => [s.name, s.id, s.namespace]), [['site-priv', 'priv', 'default'], ['site-pub', 'pub', 'default']]);
+    assert.deepEqual(
+      status.sites.map((s) => [s.name, s.id, s.namespace]),
+      [
+        ['site-priv', 'priv', 'default'],
+        ['site-pub', 'pub', 'default'],
+      ],
+    );
     assert.deepEqual(status.links, [{ name: 'link1', toSiteId: 'pub', toSiteName: 'site-pub', state: 'up', cost: 1, fromSiteId: 'priv' }]);
-    assert.deepEqual(status.services, [{ address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], exposedIn: ['pub'], consumedIn: ['priv'], flows: 4, bytes: 200 }]);
+    assert.deepEqual(status.services, [
+      { address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], exposedIn: ['pub'], consumedIn: ['priv'], flows: 4, bytes: 200 },
+    ]);
     const later = buildNetworkStatus(self, [pub], new Date('2026-01-01T00:00:10.000Z'));
     assert.equal(sameStatus(status, later), true);
     assert.equal(sameStatus(status, buildNetworkStatus(self, [], new Date())), false);
@@ -83,6 +110,9 @@ describe('service sync with router replicas', () => {
     assert.deepEqual(merged.links?.map((l) => l.name).sort(), ['l1', 'l2']);
     const bye = sites.receive({ ...r2, bye: true }, 2);
     assert.equal(bye.sitesLeft.length, 0);
-    assert.deepEqual(sites.services().map((s) => s.services.map((d) => d.address)), [['tcp-go-echo']]);
+    assert.deepEqual(
+      sites.services().map((s) => s.services.map((d) => d.address)),
+      [['tcp-go-echo']],
+    );
   });
 });

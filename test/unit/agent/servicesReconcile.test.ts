@@ -15,13 +15,33 @@ import {
 } from '../../../src/core/agent/servicesReconcile';
 import type { ServiceDefinition } from '../../../src/core/service/definition';
 
-const backend: ServiceDefinition = { address: 'backend', protocol: 'http', ports: [8080], targets: [{ name: 'backend', selector: 'app=backend', targetPorts: { '8080': 8080 } }] };
-const multi: ServiceDefinition = { address: 'db', protocol: 'tcp', ports: [5432, 9187], targets: [{ name: 'db', selector: 'app=db', targetPorts: { '5432': 15432, '9187': 9187 } }] };
-const pod = (name: string, ip: string, ready = true, labels: Record<string, string> = { app: 'backend' }): PodInfo => ({ name, ip, ready, labels });
+const backend: ServiceDefinition = {
+  address: 'backend',
+  protocol: 'http',
+  ports: [8080],
+  targets: [{ name: 'backend', selector: 'app=backend', targetPorts: { '8080': 8080 } }],
+};
+const multi: ServiceDefinition = {
+  address: 'db',
+  protocol: 'tcp',
+  ports: [5432, 9187],
+  targets: [{ name: 'db', selector: 'app=db', targetPorts: { '5432': 15432, '9187': 9187 } }],
+};
+const pod = (name: string, ip: string, ready = true, labels: Record<string, string> = { app: 'backend' }): PodInfo => ({
+  name,
+  ip,
+  ready,
+  labels,
+});
 
 describe('services reconcile', () => {
   test('one connector per ready target pod, following scale and restarts', () => {
-    const pods = [pod('backend-1', '127.0.1.1'), pod('backend-2', '127.0.1.2'), pod('backend-3', '127.0.1.3', false), pod('other', '127.0.1.4', true, { app: 'other' })];
+    const pods = [
+      pod('backend-1', '127.0.1.1'),
+      pod('backend-2', '127.0.1.2'),
+      pod('backend-3', '127.0.1.3', false),
+      pod('other', '127.0.1.4', true, { app: 'other' }),
+    ];
     const connectors = desiredConnectors([backend], pods);
     assert.deepEqual(connectors, [
       { name: 'backend:8080@backend-1:8080', host: '127.0.1.1', port: 8080, address: 'backend' },
@@ -30,13 +50,25 @@ describe('services reconcile', () => {
     // backend-3 turns ready, backend-1 goes away: one added, one removed.
     const next = desiredConnectors([backend], [pod('backend-2', '127.0.1.2'), pod('backend-3', '127.0.1.3')]);
     const diff = diffEndpoints(connectors, next);
-    assert.deepEqual(diff.add.map((c) => c.host), ['127.0.1.3']);
-    assert.deepEqual(diff.remove.map((c) => c.host), ['127.0.1.1']);
+    assert.deepEqual(
+      diff.add.map((c) => c.host),
+      ['127.0.1.3'],
+    );
+    assert.deepEqual(
+      diff.remove.map((c) => c.host),
+      ['127.0.1.1'],
+    );
   });
 
   test('several ports: address:port per port, target ports applied', () => {
     const connectors = desiredConnectors([multi], [pod('db-0', '127.0.2.1', true, { app: 'db' })]);
-    assert.deepEqual(connectors.map((c) => [c.address, c.port]), [['db:5432', 15432], ['db:9187', 9187]]);
+    assert.deepEqual(
+      connectors.map((c) => [c.address, c.port]),
+      [
+        ['db:5432', 15432],
+        ['db:9187', 9187],
+      ],
+    );
   });
 
   test('ports: own number when free, previous kept, clashes moved to 1024+', () => {
@@ -68,10 +100,16 @@ describe('services reconcile', () => {
     });
   });
 
-  test('Service changes: create, update, delete ours, never touch the user\'s', () => {
+  test("Service changes: create, update, delete ours, never touch the user's", () => {
     const ports = allocatePorts([backend, multi], new Map());
     const desired = desiredServices([backend, multi], ports);
-    const ours = (name: string, port: number) => ({ name, labels: { [ADDRESS_LABEL]: name }, annotations: { [CONTROLLED_ANNOTATION]: 'true' }, selector: { application: 'skupper-router', 'skupper.io/component': 'router' }, ports: [{ name: `port${port}`, port, targetPort: port }] });
+    const ours = (name: string, port: number) => ({
+      name,
+      labels: { [ADDRESS_LABEL]: name },
+      annotations: { [CONTROLLED_ANNOTATION]: 'true' },
+      selector: { application: 'skupper-router', 'skupper.io/component': 'router' },
+      ports: [{ name: `port${port}`, port, targetPort: port }],
+    });
     const changes = planServiceChanges(desired, [
       { name: 'backend', selector: { app: 'backend' }, ports: [{ port: 8080 }] }, // the user's own
       ours('gone', 1234),
@@ -79,9 +117,15 @@ describe('services reconcile', () => {
       { name: 'skupper-router', annotations: { [CONTROLLED_ANNOTATION]: 'true' } },
     ]);
     assert.deepEqual(changes.create, []);
-    assert.deepEqual(changes.update.map((s) => s.name), ['db']);
+    assert.deepEqual(
+      changes.update.map((s) => s.name),
+      ['db'],
+    );
     assert.deepEqual(changes.delete, ['gone']);
-    assert.deepEqual(changes.conflicts.map((c) => c.name), ['backend']);
+    assert.deepEqual(
+      changes.conflicts.map((c) => c.name),
+      ['backend'],
+    );
     assert.match(changes.conflicts[0].reason, /not managed by the site/);
     // Unchanged: nothing to do.
     const same = planServiceChanges(desiredServices([backend], ports), [ours('backend', 8080)]);
@@ -90,17 +134,31 @@ describe('services reconcile', () => {
 
   test('merging: local first, then the lowest site id', () => {
     const remoteB = { ...backend, ports: [9999] };
-    const merged = mergeDefinitions([], [
-      { siteId: 'b', services: [remoteB] },
-      { siteId: 'a', services: [backend, multi] },
-    ]);
-    assert.deepEqual(merged.map((d) => [d.address, d.origin, d.ports]), [['backend', 'a', [8080]], ['db', 'a', [5432, 9187]]]);
+    const merged = mergeDefinitions(
+      [],
+      [
+        { siteId: 'b', services: [remoteB] },
+        { siteId: 'a', services: [backend, multi] },
+      ],
+    );
+    assert.deepEqual(
+      merged.map((d) => [d.address, d.origin, d.ports]),
+      [
+        ['backend', 'a', [8080]],
+        ['db', 'a', [5432, 9187]],
+      ],
+    );
     assert.equal(mergeDefinitions([remoteB], [{ siteId: 'a', services: [backend] }])[0].ports[0], 9999);
   });
 });
 
 describe('laptop sites: host targets and forwards', () => {
-  const multi = { address: 'db', protocol: 'tcp' as const, ports: [5432, 8008], targets: [{ name: '127.0.0.1', host: '127.0.0.1', targetPorts: { '8008': 18008 } }] };
+  const multi = {
+    address: 'db',
+    protocol: 'tcp' as const,
+    ports: [5432, 8008],
+    targets: [{ name: '127.0.0.1', host: '127.0.0.1', targetPorts: { '8008': 18008 } }],
+  };
 
   test('a host target gets one connector per service port, straight to the host', () => {
     assert.deepEqual(desiredConnectors([multi], []), [

@@ -8,12 +8,20 @@ import type { Router } from '../../../src/core/router/router';
 import { connectorTo, echoOnce, echoServer, freePort, startRouter, waitFor } from '../router/helpers';
 import { fakeKube } from './fakes';
 
-test('a service exposed at A is reachable from B, and forgotten when A\'s site is deleted', { timeout: 30_000 }, async () => {
+test("a service exposed at A is reachable from B, and forgotten when A's site is deleted", { timeout: 30_000 }, async () => {
   const echo = await echoServer();
   const servicePort = await freePort();
-  const def = { address: 'echo', protocol: 'tcp' as const, ports: [servicePort], targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort)]: echo.port } }] };
+  const def = {
+    address: 'echo',
+    protocol: 'tcp' as const,
+    ports: [servicePort],
+    targets: [{ name: 'echo', selector: 'app=echo', targetPorts: { [String(servicePort)]: echo.port } }],
+  };
   const kA = fakeKube({ echo: definitionToJson(def) });
-  kA.state.pods.push({ metadata: { name: 'echo-1', labels: { app: 'echo' } }, status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] } });
+  kA.state.pods.push({
+    metadata: { name: 'echo-1', labels: { app: 'echo' } },
+    status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+  });
   const kB = fakeKube();
   const a = await startRouter('A');
   const b = await startRouter('B', {}, false);
@@ -38,9 +46,16 @@ test('a service exposed at A is reachable from B, and forgotten when A\'s site i
   const mA = module('A', a, kA);
   // B binds the same port as A on the same host: give B another one by reserving A's.
   const mB = new ServicesModule({
-    kube: kB.kube, namespace: 'default', siteId: 'site-B', siteName: 'B', listenHost: '127.0.0.1', router: b.router,
+    kube: kB.kube,
+    namespace: 'default',
+    siteId: 'site-B',
+    siteName: 'B',
+    listenHost: '127.0.0.1',
+    router: b.router,
     applyServices: async (s) => b.router.applyConfig({ ...b.router.config, ...s }),
-    reservedPorts: [servicePort], announceIntervalMs: 200, pollIntervalMs: 100,
+    reservedPorts: [servicePort],
+    announceIntervalMs: 200,
+    pollIntervalMs: 100,
   });
   try {
     await mA.start();
@@ -50,7 +65,11 @@ test('a service exposed at A is reachable from B, and forgotten when A\'s site i
     assert.equal(listener.address, 'echo');
     assert.notEqual(listener.port, servicePort);
     assert.equal(kB.state.services.get('echo').spec.ports[0].targetPort, listener.port);
-    await waitFor('route to echo', () => b.router.status().addresses.some((x) => x.address === 'echo' && x.remoteSites.length === 1), 10_000);
+    await waitFor(
+      'route to echo',
+      () => b.router.status().addresses.some((x) => x.address === 'echo' && x.remoteSites.length === 1),
+      10_000,
+    );
     const out = await echoOnce(listener.port, 'hello through the VAN');
     assert.equal(out.toString(), 'hello through the VAN');
     // A's site is deleted: its agent says bye on the way out and B forgets echo at once.

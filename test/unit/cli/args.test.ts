@@ -19,7 +19,10 @@ describe('parseArgs', () => {
   });
 
   test('unknown flags, missing values, bad numbers and bad choices are usage errors', () => {
-    assert.throws(() => parseArgs(['--bogus'], specs), (e) => e instanceof UsageError && /unknown flag --bogus/.test(e.message));
+    assert.throws(
+      () => parseArgs(['--bogus'], specs),
+      (e) => e instanceof UsageError && /unknown flag --bogus/.test(e.message),
+    );
     assert.throws(() => parseArgs(['--name'], specs), /--name needs a value/);
     assert.throws(() => parseArgs(['--port', 'abc'], specs), /--port must be a number/);
     assert.throws(() => parseArgs(['--protocol', 'udp'], specs), /must be one of tcp, http/);

@@ -19,17 +19,24 @@ describe('van link delete', () => {
     const [record] = readdirSync(join(site.dir, 'claims'));
     const name = record.replace(/\.yaml$/, '');
     for (const bad of [`../claims/${name}`, '../site', '/etc/passwd', 'a/b', 'UPPER', 'x-', '.', '']) {
-      await assert.rejects(runVerb(linkDeleteCommand, [bad, '--platform', 'local', '--site-name', 'linker']), (e: Error) => {
-        assert.match(e.message, bad ? /is not a link name|name the link/ : /name the link/);
-        assert.equal(e.name, 'UsageError');
-        return true;
-      }, bad);
+      await assert.rejects(
+        runVerb(linkDeleteCommand, [bad, '--platform', 'local', '--site-name', 'linker']),
+        (e: Error) => {
+          assert.match(e.message, bad ? /is not a link name|name the link/ : /name the link/);
+          assert.equal(e.name, 'UsageError');
+          return true;
+        },
+        bad,
+      );
     }
     assert.equal(existsSync(join(site.dir, 'claims', record)), true, 'the claim record is still there');
     assert.equal(existsSync(join(site.dir, 'site.json')), true);
   });
 
   test('a valid name that is no link says which links there are', async () => {
-    await assert.rejects(runVerb(linkDeleteCommand, ['link9', '--platform', 'local', '--site-name', 'linker']), /no link link9; this site has no links/);
+    await assert.rejects(
+      runVerb(linkDeleteCommand, ['link9', '--platform', 'local', '--site-name', 'linker']),
+      /no link link9; this site has no links/,
+    );
   });
 });

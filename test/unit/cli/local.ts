@@ -7,7 +7,10 @@ import { parseArgs } from '../../../src/cli/args';
 import { type CliCommand, globalFlags, globalsFrom } from '../../../src/cli/command';
 import { initLocalSite } from '../../../src/core/site/local';
 
-export interface Printed { out: string; err: string }
+export interface Printed {
+  out: string;
+  err: string;
+}
 
 export async function runVerb(command: CliCommand, argv: string[]): Promise<Printed> {
   const printed: Printed = { out: '', err: '' };

@@ -5,7 +5,22 @@ import { describe, test } from 'node:test';
 import { findCommand, helpText } from '../../../src/cli/main';
 
 const root = join(__dirname, '../../..');
-const verbs = ['init', 'delete', 'status', 'token create', 'link create', 'link delete', 'link status', 'expose', 'unexpose', 'service status', 'network status', 'revoke-access', 'debug events', 'router'];
+const verbs = [
+  'init',
+  'delete',
+  'status',
+  'token create',
+  'link create',
+  'link delete',
+  'link status',
+  'expose',
+  'unexpose',
+  'service status',
+  'network status',
+  'revoke-access',
+  'debug events',
+  'router',
+];
 
 function van(...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { encoding: 'utf8', cwd: root });

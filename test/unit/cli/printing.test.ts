@@ -16,18 +16,26 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2
 let site: { dir: string; home: string };
 before(async () => {
   site = await laptopSite('printer');
-  writeFileSync(join(site.dir, 'network.json'), JSON.stringify({
-    updated: new Date().toISOString(),
-    sites: [{ id: 's1', name: `peer${evil}`, platform: 'kubernetes' }],
-    links: [{ name: `l${evil}`, fromSiteId: 's1', state: 'down', error: `refused${evil}` }],
-    services: [{ address: `svc${evil}`, protocol: 'tcp', ports: [8080], exposedIn: ['s1'] }],
-    events: [{ time: new Date().toISOString(), type: 'Warning', reason: 'ClaimRefused', message: `claim refused from site ${evil}`, count: 1 }],
-  }));
+  writeFileSync(
+    join(site.dir, 'network.json'),
+    JSON.stringify({
+      updated: new Date().toISOString(),
+      sites: [{ id: 's1', name: `peer${evil}`, platform: 'kubernetes' }],
+      links: [{ name: `l${evil}`, fromSiteId: 's1', state: 'down', error: `refused${evil}` }],
+      services: [{ address: `svc${evil}`, protocol: 'tcp', ports: [8080], exposedIn: ['s1'] }],
+      events: [
+        { time: new Date().toISOString(), type: 'Warning', reason: 'ClaimRefused', message: `claim refused from site ${evil}`, count: 1 },
+      ],
+    }),
+  );
 });
 after(() => rmSync(site.home, { recursive: true, force: true }));
 
 describe('printing what sites publish', () => {
-  for (const [name, command] of [['debug events', debugEventsCommand], ['network status', networkStatusCommand]] as const) {
+  for (const [name, command] of [
+    ['debug events', debugEventsCommand],
+    ['network status', networkStatusCommand],
+  ] as const) {
     for (const output of [[], ['-o', 'yaml'], ['-o', 'json']]) {
       test(`van ${name} ${output.join(' ') || '(table)'} prints no control characters`, async () => {
         const printed = await runVerb(command, ['--platform', 'local', '--site-name', 'printer', ...output]);

@@ -32,8 +32,12 @@ describe('van router', () => {
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     const echoPort = (echo.address() as { port: number }).port;
     const config = {
-      id: 'r1', siteId: 's1', siteName: 'laptop', mode: 'interior',
-      listeners: [], connectors: [],
+      id: 'r1',
+      siteId: 's1',
+      siteName: 'laptop',
+      mode: 'interior',
+      listeners: [],
+      connectors: [],
       tcpListeners: [{ name: 'echo-in', host: '127.0.0.1', port: listen, address: 'echo' }],
       tcpConnectors: [{ name: 'echo-out', host: '127.0.0.1', port: echoPort, address: 'echo' }],
       management: { host: '127.0.0.1', port: mgmt },
@@ -44,7 +48,10 @@ describe('van router', () => {
     try {
       let healthy = false;
       for (let i = 0; i < 100 && !healthy; i++) {
-        healthy = await fetch(`http://127.0.0.1:${mgmt}/healthz`).then((r) => r.ok, () => false);
+        healthy = await fetch(`http://127.0.0.1:${mgmt}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (!healthy) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(healthy, 'the router never answered /healthz');

@@ -31,7 +31,7 @@ describe('van token create', () => {
     const file = join(site.home, 'linked-token.yaml');
     symlinkSync(elsewhere, file);
     await create(file);
-    assert.equal(readFileSync(elsewhere, 'utf8'), 'not yours\n', 'the symlink\'s target is untouched');
+    assert.equal(readFileSync(elsewhere, 'utf8'), 'not yours\n', "the symlink's target is untouched");
     assert.equal(statSync(elsewhere).mode & 0o777, 0o644);
     assert.equal(lstatSync(file).isSymbolicLink(), false);
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -50,8 +50,15 @@ describe('van token create', () => {
 
   test('when the file cannot be written, the claim is deleted and the message says so', async () => {
     const before = claims().length;
-    await assert.rejects(create(join(site.home, 'no-such-folder', 'token.yaml')), /cannot write the token to .*no such folder; the claim was deleted/);
+    await assert.rejects(
+      create(join(site.home, 'no-such-folder', 'token.yaml')),
+      /cannot write the token to .*no such folder; the claim was deleted/,
+    );
     assert.equal(claims().length, before, 'no claim left behind');
-    assert.deepEqual(readdirSync(site.home).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(site.home).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary file left',
+    );
   });
 });

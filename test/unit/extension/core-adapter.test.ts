@@ -16,7 +16,8 @@ before(async () => {
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-const claims = () => (existsSync(join(laptop.local!.dir, 'claims')) ? readdirSync(join(laptop.local!.dir, 'claims')).filter((f) => f.endsWith('.yaml')) : []);
+const claims = () =>
+  existsSync(join(laptop.local!.dir, 'claims')) ? readdirSync(join(laptop.local!.dir, 'claims')).filter((f) => f.endsWith('.yaml')) : [];
 
 describe('editor adapter', () => {
   test('Save token to file: 0600; a file that cannot be written leaves no claim', async () => {
@@ -31,15 +32,31 @@ describe('editor adapter', () => {
   test('Initialize Site cancelled maps to Cancelled (no error shown), before any API call', async () => {
     // A cluster nobody listens on: any request would fail with "connection refused".
     const kubeconfig = join(home, 'kubeconfig');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: nowhere',
-      'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:9"}}]',
-      'users: [{name: u, user: {token: t}}]',
-      'contexts: [{name: nowhere, context: {cluster: nowhere, user: u, namespace: west}}]', '',
-    ].join('\n'));
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: nowhere',
+        'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:9"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: nowhere, context: {cluster: nowhere, user: u, namespace: west}}]',
+        '',
+      ].join('\n'),
+    );
     const controller = new AbortController();
     controller.abort();
-    const outcome = await adapter.init({ context: 'nowhere', namespace: 'west', kubeconfig }, { siteName: 'west', ingress: 'none' }, () => undefined, controller.signal).then(() => undefined, (e: unknown) => e);
+    const outcome = await adapter
+      .init(
+        { context: 'nowhere', namespace: 'west', kubeconfig },
+        { siteName: 'west', ingress: 'none' },
+        () => undefined,
+        controller.signal,
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.equal((outcome as Error | undefined)?.name, 'Cancelled', String(outcome));
     assert.ok(outcome instanceof Cancelled);
   });

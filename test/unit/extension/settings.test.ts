@@ -13,7 +13,10 @@ const properties = manifest.contributes.configuration.properties as Record<strin
 describe('extension settings', () => {
   test('skupper.routerImage, tokenExpiry and tokenUses cannot come from a workspace', () => {
     for (const key of ['skupper.routerImage', 'skupper.tokenExpiry', 'skupper.tokenUses']) {
-      assert.ok(['machine', 'application'].includes(properties[key]?.scope ?? ''), `${key} has scope ${properties[key]?.scope ?? '(window, the default)'}`);
+      assert.ok(
+        ['machine', 'application'].includes(properties[key]?.scope ?? ''),
+        `${key} has scope ${properties[key]?.scope ?? '(window, the default)'}`,
+      );
     }
     assert.equal(properties['skupper.tokenUses'].maximum, MAX_TOKEN_USES);
   });
@@ -33,7 +36,10 @@ describe('extension settings', () => {
   test('a router image other than the default is shown before init', () => {
     assert.equal(routerImageNotice(DEFAULT_ROUTER_IMAGE), undefined);
     assert.equal(routerImageNotice(undefined), undefined);
-    assert.match(routerImageNotice('evil.example/miner:latest', 'your user settings') ?? '', /"evil\.example\/miner:latest" \(setting skupper\.routerImage in your user settings\), not the default/);
+    assert.match(
+      routerImageNotice('evil.example/miner:latest', 'your user settings') ?? '',
+      /"evil\.example\/miner:latest" \(setting skupper\.routerImage in your user settings\), not the default/,
+    );
   });
 
   test('a save location inside a workspace folder is recognised', () => {

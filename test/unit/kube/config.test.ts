@@ -13,7 +13,9 @@ function file(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
-const one = file('one', `apiVersion: v1
+const one = file(
+  'one',
+  `apiVersion: v1
 kind: Config
 current-context: a
 clusters:
@@ -25,8 +27,11 @@ users:
 contexts:
 - name: a
   context: { cluster: ca, user: ua, namespace: west }
-`);
-const two = file('two', `apiVersion: v1
+`,
+);
+const two = file(
+  'two',
+  `apiVersion: v1
 kind: Config
 current-context: b
 clusters:
@@ -42,7 +47,8 @@ contexts:
   context: { cluster: cb, user: ub }
 - name: a
   context: { cluster: cb, user: ub }
-`);
+`,
+);
 
 describe('kubeconfig', () => {
   test('KUBECONFIG with several files: merged, first wins, current context from the first file', () => {
@@ -50,10 +56,13 @@ describe('kubeconfig', () => {
     const config = loadKubeconfig(undefined, { KUBECONFIG: `${one}:${join(dir, 'missing')}:${two}` });
     assert.deepEqual(config.files, [one, two]);
     assert.equal(config.currentContext, 'a');
-    assert.deepEqual(config.contexts.map((c) => [c.name, c.cluster, c.server, c.user, c.namespace, c.file]), [
-      ['a', 'ca', 'https://127.0.0.1:1', 'ua', 'west', one],
-      ['b', 'cb', 'https://10.0.0.2:6443', 'ub', 'default', two],
-    ]);
+    assert.deepEqual(
+      config.contexts.map((c) => [c.name, c.cluster, c.server, c.user, c.namespace, c.file]),
+      [
+        ['a', 'ca', 'https://127.0.0.1:1', 'ua', 'west', one],
+        ['b', 'cb', 'https://10.0.0.2:6443', 'ub', 'default', two],
+      ],
+    );
   });
 
   test('an explicit list beats KUBECONFIG; ~/.kube/config is the fallback', () => {
@@ -64,16 +73,29 @@ describe('kubeconfig', () => {
 
   test('an unknown context lists the known ones', () => {
     const config = loadKubeconfig([one, two]);
-    assert.throws(() => resolveContext(config, 'nope'), (e: unknown) => e instanceof UserError && e.message === 'unknown context "nope"; known contexts: a, b');
+    assert.throws(
+      () => resolveContext(config, 'nope'),
+      (e: unknown) => e instanceof UserError && e.message === 'unknown context "nope"; known contexts: a, b',
+    );
     assert.equal(resolveContext(config).name, 'a');
     assert.equal(resolveContext(config, 'b').server, 'https://10.0.0.2:6443');
   });
 
   test('a broken file is named with the reason', () => {
     const bad = file('bad', 'clusters: [ {name: x} ]\n');
-    assert.throws(() => loadKubeconfig(bad), (e: unknown) => e instanceof UserError && e.message.startsWith(`cannot read kubeconfig file ${bad}: `) && /cluster/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => loadKubeconfig(bad),
+      (e: unknown) =>
+        e instanceof UserError &&
+        e.message.startsWith(`cannot read kubeconfig file ${bad}: `) &&
+        /cluster/.test(e.message) &&
+        !e.message.includes('\n'),
+    );
     const garbage = file('garbage', '{{{ not yaml');
-    assert.throws(() => loadKubeconfig(garbage), (e: unknown) => e instanceof UserError && e.message.includes(garbage));
+    assert.throws(
+      () => loadKubeconfig(garbage),
+      (e: unknown) => e instanceof UserError && e.message.includes(garbage),
+    );
     assert.throws(() => loadKubeconfig(join(dir, 'absent')), /does not exist/);
     assert.throws(() => loadKubeconfig(undefined, { KUBECONFIG: join(dir, 'absent') }), /no kubeconfig found/);
   });
@@ -95,8 +117,10 @@ describe('kubeconfig', () => {
   test('an unreachable cluster fails fast with one line', async () => {
     const client = KubeClient.forContext({ kubeconfig: one, timeoutMs: 2000 });
     const started = Date.now();
-    await assert.rejects(client.get('ConfigMap', 'skupper-site'), (e: unknown) =>
-      e instanceof UserError && e.message === 'cannot reach cluster a at https://127.0.0.1:1: connection refused');
+    await assert.rejects(
+      client.get('ConfigMap', 'skupper-site'),
+      (e: unknown) => e instanceof UserError && e.message === 'cannot reach cluster a at https://127.0.0.1:1: connection refused',
+    );
     assert.ok(Date.now() - started < 3000);
   });
 
@@ -105,16 +129,23 @@ describe('kubeconfig', () => {
     const server = net.createServer(() => undefined).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as { port: number }).port;
-    const silent = file('silent', `apiVersion: v1
+    const silent = file(
+      'silent',
+      `apiVersion: v1
 kind: Config
 current-context: s
 clusters: [{ name: s, cluster: { server: 'https://127.0.0.1:${port}', insecure-skip-tls-verify: true } }]
 users: [{ name: s, user: { token: t } }]
 contexts: [{ name: s, context: { cluster: s, user: s } }]
-`);
+`,
+    );
     const client = KubeClient.forContext({ kubeconfig: silent, timeoutMs: 500 });
     const started = Date.now();
-    await assert.rejects(client.list('Secret'), (e: unknown) => e instanceof UserError && /^cannot reach cluster s at https:\/\/127\.0\.0\.1:\d+: no answer within 1 s$/.test(e.message));
+    await assert.rejects(
+      client.list('Secret'),
+      (e: unknown) =>
+        e instanceof UserError && /^cannot reach cluster s at https:\/\/127\.0\.0\.1:\d+: no answer within 1 s$/.test(e.message),
+    );
     assert.ok(Date.now() - started < 2500);
     server.close();
   });

@@ -36,7 +36,10 @@ function context(mode: RouterMode, ingress: Ingress): AgentContext {
 }
 
 describe('claims module', () => {
-  for (const [mode, ingress] of [['interior', 'none'], ['edge', 'loadbalancer']] as const) {
+  for (const [mode, ingress] of [
+    ['interior', 'none'],
+    ['edge', 'loadbalancer'],
+  ] as const) {
     test(`a site that accepts no links (${mode}, ingress ${ingress}) opens no claims port`, async () => {
       const port = await freePort();
       const module = claimsModule({ port, pollMs: 60_000 });

@@ -19,7 +19,13 @@ const env = { ...process.env, VAN_LOCAL_HOME: home };
 const agents: SiteAgent<Router>[] = [];
 
 async function startSite(name: string, ingress: 'loadbalancer' | 'none', host: string): Promise<InProcessSite> {
-  const made = await startInProcessSite({ name, ingress, host, env, modules: [claimsModule({ pollMs: 200 }), linkStatusModule({ minIntervalMs: 100 })] });
+  const made = await startInProcessSite({
+    name,
+    ingress,
+    host,
+    env,
+    modules: [claimsModule({ pollMs: 200 }), linkStatusModule({ minIntervalMs: 100 })],
+  });
   agents.push(made.agent);
   return made;
 }
@@ -51,7 +57,9 @@ describe('local sites link with the same tokens', { timeout: 60_000 }, () => {
     assert.equal(result.remoteSite.name, 'site-a');
     const up = await waitForLink(b.link, 'link1', 20_000, 50);
     assert.equal(up.connected, true, up.error ?? '');
-    console.log(`# local: claim redeemed in ${result.redeemMs?.toFixed(0)} ms; link create -> connected ${(performance.now() - started).toFixed(0)} ms`);
+    console.log(
+      `# local: claim redeemed in ${result.redeemMs?.toFixed(0)} ms; link create -> connected ${(performance.now() - started).toFixed(0)} ms`,
+    );
     const deadline = Date.now() + 10_000;
     let incoming = false;
     while (!incoming && Date.now() < deadline) {
@@ -65,7 +73,7 @@ describe('local sites link with the same tokens', { timeout: 60_000 }, () => {
     assert.deepEqual(await b.link.listLinks(), []);
   });
 
-  test('revoke-access at a drops b\'s link for good', async () => {
+  test("revoke-access at a drops b's link for good", async () => {
     const token = tokenYaml((await createToken(a.link, { type: 'claim', expiryMs: 60_000, uses: 1 })).secret);
     await createLink(b.link, token, { name: 'to-a' });
     assert.equal((await waitForLink(b.link, 'to-a', 20_000, 50)).connected, true);
@@ -73,7 +81,9 @@ describe('local sites link with the same tokens', { timeout: 60_000 }, () => {
     const deadline = Date.now() + 15_000;
     let row;
     for (;;) {
-      row = buildLinkStatus(await b.link.identity(), await b.link.listLinks(), await b.link.readStatus()).links.find((l) => l.name === 'to-a');
+      row = buildLinkStatus(await b.link.identity(), await b.link.listLinks(), await b.link.readStatus()).links.find(
+        (l) => l.name === 'to-a',
+      );
       if ((row && !row.connected && /CA|revoked|rejected/.test(row.error ?? '')) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }

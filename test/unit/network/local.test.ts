@@ -10,7 +10,7 @@ import { exposeHost, forwardService } from '../../../src/core/service/local';
 import { initLocalSite } from '../../../src/core/site/local';
 import { freePort } from '../../net';
 
-test('a laptop site reads with its exposed hosts, its forwards, and the network\'s services', async () => {
+test("a laptop site reads with its exposed hosts, its forwards, and the network's services", async () => {
   const env = { ...process.env, VAN_LOCAL_HOME: mkdtempSync(join(tmpdir(), 'van-read-local-')) };
   const { dir } = await initLocalSite({ siteName: 'laptop', env });
   exposeHost(dir, { host: '127.0.0.1', address: 'db', ports: [5432] });
@@ -18,7 +18,18 @@ test('a laptop site reads with its exposed hosts, its forwards, and the network\
   const [free, other] = [await freePort(), await freePort()];
   await forwardService(dir, { address: 'backend', port: free });
   await forwardService(dir, { address: 'later', port: other });
-  writeFileSync(join(dir, 'network.json'), JSON.stringify({ updated: new Date().toISOString(), sites: [], links: [], services: [{ address: 'backend', protocol: 'tcp', ports: [9090], exposedIn: ['x'] }, { address: 'web', protocol: 'http', ports: [8080], exposedIn: ['x'] }] }));
+  writeFileSync(
+    join(dir, 'network.json'),
+    JSON.stringify({
+      updated: new Date().toISOString(),
+      sites: [],
+      links: [],
+      services: [
+        { address: 'backend', protocol: 'tcp', ports: [9090], exposedIn: ['x'] },
+        { address: 'web', protocol: 'http', ports: [8080], exposedIn: ['x'] },
+      ],
+    }),
+  );
   const [site] = readLocalSites(env);
   assert.equal(site?.platform, 'local');
   assert.deepEqual(

@@ -88,7 +88,11 @@ describe('NetworkReader.readWorkloads cache', () => {
 
   test('concurrent reads share one call', async () => {
     const { reader, calls } = setup();
-    const all = await Promise.all([reader.readWorkloads('east', 'shop'), reader.readWorkloads('east', 'shop'), reader.readWorkloads('east', 'shop')]);
+    const all = await Promise.all([
+      reader.readWorkloads('east', 'shop'),
+      reader.readWorkloads('east', 'shop'),
+      reader.readWorkloads('east', 'shop'),
+    ]);
     assert.equal(calls.length, 1);
     assert.deepEqual(all.map(names), [['read-1'], ['read-1'], ['read-1']]);
     reader.dispose();
@@ -152,7 +156,10 @@ describe('NetworkReader.readWorkloads cache', () => {
       if (fail) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
       return [{ kind: 'statefulset', name: 'db', namespace, ports: [5432] }];
     });
-    await assert.rejects(reader.readWorkloads('east', 'shop'), /cannot reach the API server \(https:\/\/127\.0\.0\.1:1\): connection refused/);
+    await assert.rejects(
+      reader.readWorkloads('east', 'shop'),
+      /cannot reach the API server \(https:\/\/127\.0\.0\.1:1\): connection refused/,
+    );
     fail = false;
     assert.deepEqual(names(await reader.readWorkloads('east', 'shop')), ['db']);
     assert.equal(count, 2);

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KeyPool, checkHostName, createCA, describeCertificate, describeExpiry, isSignedBy, issueCertificate, issueCertificateAsync, splitHostNames } from '../../../src/core/pki';
+import {
+  KeyPool,
+  checkHostName,
+  createCA,
+  describeCertificate,
+  describeExpiry,
+  isSignedBy,
+  issueCertificate,
+  issueCertificateAsync,
+  splitHostNames,
+} from '../../../src/core/pki';
 
 describe('pki', () => {
   const ca = createCA('skupper-site-ca');
@@ -28,14 +38,20 @@ describe('pki', () => {
     assert.deepEqual(checkHostName(server.certPem, '127.10.0.5'), { ok: true });
     const wrong = checkHostName(server.certPem, 'router.example.com');
     assert.equal(wrong.ok, false);
-    assert.equal(wrong.reason, 'certificate valid for skupper-inter-router, skupper-inter-router.ns.svc.cluster.local, 127.10.0.5, not router.example.com');
+    assert.equal(
+      wrong.reason,
+      'certificate valid for skupper-inter-router, skupper-inter-router.ns.svc.cluster.local, 127.10.0.5, not router.example.com',
+    );
   });
 
   test('certificates work in a real mutual TLS handshake', async () => {
     const tls = await import('node:tls');
     const server = issueCertificate(ca, { commonName: 'server', ipAddresses: ['127.0.0.1'], usage: 'server' });
     const client = issueCertificate(ca, { commonName: 'client', usage: 'client' });
-    const srv = tls.createServer({ cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (s) => s.end('hi'));
+    const srv = tls.createServer(
+      { cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+      (s) => s.end('hi'),
+    );
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     try {
@@ -49,12 +65,14 @@ describe('pki', () => {
       assert.equal(answer, 'hi');
       // A client whose certificate comes from another CA is refused at the handshake.
       const foreign = issueCertificate(other, { commonName: 'intruder', usage: 'client' });
-      await assert.rejects(new Promise((resolve, reject) => {
-        const s = tls.connect({ host: '127.0.0.1', port, cert: foreign.certPem, key: foreign.keyPem, ca: ca.certPem });
-        s.on('data', resolve);
-        s.on('error', reject);
-        s.on('end', () => reject(new Error('closed without data')));
-      }));
+      await assert.rejects(
+        new Promise((resolve, reject) => {
+          const s = tls.connect({ host: '127.0.0.1', port, cert: foreign.certPem, key: foreign.keyPem, ca: ca.certPem });
+          s.on('data', resolve);
+          s.on('error', reject);
+          s.on('end', () => reject(new Error('closed without data')));
+        }),
+      );
     } finally {
       srv.close();
     }

@@ -22,7 +22,9 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     C = await startRouter('C', { tcpListeners: [{ name: 'echo-c', host: '127.0.0.1', port: 0, address: 'echo' }] }, false);
     await C.router.applyConfig({ ...C.config, connectors: [connectorTo('to-b', B.port)] });
     routers.push(A.router, B.router, C.router);
-    await waitFor('C sees echo two hops away', () => C.router.status().addresses.some((a) => a.address === 'echo' && a.remoteSites.includes('site-A')));
+    await waitFor('C sees echo two hops away', () =>
+      C.router.status().addresses.some((a) => a.address === 'echo' && a.remoteSites.includes('site-A')),
+    );
   });
 
   after(async () => {
@@ -39,7 +41,10 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     assert.equal(inc.remoteRouterId, 'B');
     assert.equal(inc.remoteSiteName, 'site-B');
     const routes = C.router.status().routers;
-    assert.deepEqual(routes.find((r) => r.id === 'A'), { id: 'A', siteId: 'site-A', siteName: 'site-A', nextHop: 'B', cost: 2 });
+    assert.deepEqual(
+      routes.find((r) => r.id === 'A'),
+      { id: 'A', siteId: 'site-A', siteName: 'site-A', nextHop: 'B', cost: 2 },
+    );
   });
 
   test('echo through 1 hop', async () => {
@@ -64,8 +69,14 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    await A.router.applyConfig({ ...A.router.config, tcpConnectors: [...A.router.config.tcpConnectors, { name: 'hc', host: '127.0.0.1', port, address: 'hc' }] });
-    await C.router.applyConfig({ ...C.router.config, tcpListeners: [...C.router.config.tcpListeners, { name: 'hc', host: '127.0.0.1', port: 0, address: 'hc' }] });
+    await A.router.applyConfig({
+      ...A.router.config,
+      tcpConnectors: [...A.router.config.tcpConnectors, { name: 'hc', host: '127.0.0.1', port, address: 'hc' }],
+    });
+    await C.router.applyConfig({
+      ...C.router.config,
+      tcpListeners: [...C.router.config.tcpListeners, { name: 'hc', host: '127.0.0.1', port: 0, address: 'hc' }],
+    });
     await waitFor('hc reachable', () => C.router.status().addresses.some((a) => a.address === 'hc' && a.remoteSites.length > 0));
     const out = await echoOnce(C.router.tcpListenerPort('hc')!, 'x'.repeat(1000));
     assert.equal(out.toString(), 'got 1000 bytes');
@@ -74,8 +85,14 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
 
   test('a refusing target closes the client promptly', async () => {
     const dead = await freePort();
-    await A.router.applyConfig({ ...A.router.config, tcpConnectors: [...A.router.config.tcpConnectors, { name: 'dead', host: '127.0.0.1', port: dead, address: 'dead' }] });
-    await C.router.applyConfig({ ...C.router.config, tcpListeners: [...C.router.config.tcpListeners, { name: 'dead', host: '127.0.0.1', port: 0, address: 'dead' }] });
+    await A.router.applyConfig({
+      ...A.router.config,
+      tcpConnectors: [...A.router.config.tcpConnectors, { name: 'dead', host: '127.0.0.1', port: dead, address: 'dead' }],
+    });
+    await C.router.applyConfig({
+      ...C.router.config,
+      tcpListeners: [...C.router.config.tcpListeners, { name: 'dead', host: '127.0.0.1', port: 0, address: 'dead' }],
+    });
     await waitFor('dead reachable', () => C.router.status().addresses.some((a) => a.address === 'dead' && a.remoteSites.length > 0));
     const t0 = Date.now();
     await new Promise<void>((resolve) => {
@@ -89,7 +106,10 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
   });
 
   test('no target for an address: the client is closed at once', async () => {
-    await C.router.applyConfig({ ...C.router.config, tcpListeners: [...C.router.config.tcpListeners, { name: 'nobody', host: '127.0.0.1', port: 0, address: 'nobody' }] });
+    await C.router.applyConfig({
+      ...C.router.config,
+      tcpListeners: [...C.router.config.tcpListeners, { name: 'nobody', host: '127.0.0.1', port: 0, address: 'nobody' }],
+    });
     const t0 = Date.now();
     await new Promise<void>((resolve) => {
       const s = net.connect(C.router.tcpListenerPort('nobody')!, '127.0.0.1');
@@ -109,8 +129,14 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
-    await A.router.applyConfig({ ...A.router.config, tcpConnectors: [...A.router.config.tcpConnectors, { name: 'slow', host: '127.0.0.1', port, address: 'slow' }] });
-    await C.router.applyConfig({ ...C.router.config, tcpListeners: [...C.router.config.tcpListeners, { name: 'slow', host: '127.0.0.1', port: 0, address: 'slow' }] });
+    await A.router.applyConfig({
+      ...A.router.config,
+      tcpConnectors: [...A.router.config.tcpConnectors, { name: 'slow', host: '127.0.0.1', port, address: 'slow' }],
+    });
+    await C.router.applyConfig({
+      ...C.router.config,
+      tcpListeners: [...C.router.config.tcpListeners, { name: 'slow', host: '127.0.0.1', port: 0, address: 'slow' }],
+    });
     await waitFor('slow reachable', () => C.router.status().addresses.some((a) => a.address === 'slow' && a.remoteSites.length > 0));
     const client = net.connect(C.router.tcpListenerPort('slow')!, '127.0.0.1');
     await new Promise((r) => client.once('connect', r));
@@ -161,7 +187,10 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
       });
     assert.equal(await roundTrip('before'), 'before');
     const extraPort = await freePort();
-    await C.router.applyConfig({ ...C.router.config, tcpListeners: [...C.router.config.tcpListeners, { name: 'new', host: '127.0.0.1', port: 0, address: 'echo' }] });
+    await C.router.applyConfig({
+      ...C.router.config,
+      tcpListeners: [...C.router.config.tcpListeners, { name: 'new', host: '127.0.0.1', port: 0, address: 'echo' }],
+    });
     await B.router.applyConfig({ ...B.router.config, connectors: [...B.router.config.connectors, connectorTo('extra', extraPort)] });
     assert.equal(await roundTrip('after'), 'after');
     assert.equal((await echoOnce(C.router.tcpListenerPort('new')!, 'via new')).toString(), 'via new');
@@ -176,19 +205,21 @@ describe('data path: A <- B <- C (C has the listener, A the target)', () => {
     const t0 = Date.now();
     const sockets: net.Socket[] = [];
     const done = await Promise.all(
-      Array.from({ length: N }, (_, i) =>
-        new Promise<boolean>((resolve, reject) => {
-          const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
-          sockets.push(s);
-          const msg = `flow-${i}`;
-          let got = '';
-          s.on('error', reject);
-          s.on('connect', () => s.write(msg));
-          s.on('data', (b) => {
-            got += b.toString();
-            if (got === msg) resolve(true);
-          });
-        }),
+      Array.from(
+        { length: N },
+        (_, i) =>
+          new Promise<boolean>((resolve, reject) => {
+            const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+            sockets.push(s);
+            const msg = `flow-${i}`;
+            let got = '';
+            s.on('error', reject);
+            s.on('connect', () => s.write(msg));
+            s.on('data', (b) => {
+              got += b.toString();
+              if (got === msg) resolve(true);
+            });
+          }),
       ),
     );
     const ms = Date.now() - t0;
@@ -206,7 +237,16 @@ describe('distribution', () => {
     const e2 = await echoServer('2');
     const e3 = await echoServer('3');
     const A = await startRouter('DA', { tcpConnectors: [{ name: 'e1', host: '127.0.0.1', port: e1.port, address: 'svc' }] });
-    const B = await startRouter('DB', { tcpConnectors: [{ name: 'e2', host: '127.0.0.1', port: e2.port, address: 'svc' }, { name: 'e3', host: '127.0.0.1', port: e3.port, address: 'svc' }] }, false);
+    const B = await startRouter(
+      'DB',
+      {
+        tcpConnectors: [
+          { name: 'e2', host: '127.0.0.1', port: e2.port, address: 'svc' },
+          { name: 'e3', host: '127.0.0.1', port: e3.port, address: 'svc' },
+        ],
+      },
+      false,
+    );
     const C = await startRouter('DC', { tcpListeners: [{ name: 'svc', host: '127.0.0.1', port: 0, address: 'svc' }] }, false);
     await B.router.applyConfig({ ...B.config, connectors: [connectorTo('to-a', A.port)] });
     await C.router.applyConfig({ ...C.config, connectors: [connectorTo('to-a', A.port)] });
@@ -214,13 +254,20 @@ describe('distribution', () => {
     // Hold 30 flows open at once: the load spreads over all three targets.
     const port = C.router.tcpListenerPort('svc')!;
     const socks = await Promise.all(
-      Array.from({ length: 30 }, () => new Promise<net.Socket>((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.once('data', () => resolve(s));
-      })),
+      Array.from(
+        { length: 30 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(port, '127.0.0.1');
+            s.once('data', () => resolve(s));
+          }),
+      ),
     );
     const counts = [e1.connections(), e2.connections(), e3.connections()];
-    assert.ok(counts.every((c) => c >= 5), `spread: ${counts}`);
+    assert.ok(
+      counts.every((c) => c >= 5),
+      `spread: ${counts}`,
+    );
     for (const s of socks) s.destroy();
     for (const r of [A, B, C]) await r.router.stop();
     for (const e of [e1, e2, e3]) await e.close();

@@ -26,7 +26,9 @@ const TRANSFER_WITHOUT_ID = [
   frame(p.transfer({ handle: 0, tag: Buffer.from('t'), format: 0, settled: false }), { payload: message({ body: v.str('who?') }) }),
 ];
 /** 4. A disposition for every delivery-id there is. */
-const DISPOSITION_ALL = frame(p.disposition({ role: true, first: 0, last: 0xffffffff, settled: true, state: v.described(0x24, v.list([])) }));
+const DISPOSITION_ALL = frame(
+  p.disposition({ role: true, first: 0, last: 0xffffffff, settled: true, state: v.described(0x24, v.list([])) }),
+);
 /** 5. An open announcing an idle-time-out of 1 ms. */
 const OPEN_IDLE_1MS = frame(p.open({ idleTimeOut: 1 }));
 
@@ -72,7 +74,9 @@ describe('FrameGuard', () => {
     assert.equal(over.error?.condition, FRAMING_ERROR);
     const limit = new FrameGuard(1024);
     const t = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('a'), format: 0 }));
-    const exact = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('a'), format: 0 }), { payload: Buffer.alloc(1024 - t.length) });
+    const exact = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('a'), format: 0 }), {
+      payload: Buffer.alloc(1024 - t.length),
+    });
     assert.equal(feed(limit, AMQP_HEADER, exact).length, 8 + 1024);
     assert.equal(limit.error, undefined);
   });
@@ -114,7 +118,9 @@ describe('FrameGuard', () => {
 
   test('reads pass through as they are (no copy, no regrouping); a refused frame never passes complete', () => {
     const g = new FrameGuard(MIB);
-    const t = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('x'), format: 0x56414e00, settled: true }), { payload: Buffer.alloc(300_000, 7) });
+    const t = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('x'), format: 0x56414e00, settled: true }), {
+      payload: Buffer.alloc(300_000, 7),
+    });
     const stream = Buffer.concat([AMQP_HEADER, open, begin, t, HEARTBEAT]);
     for (const cut of [5, 20, 65_536]) {
       const guard = new FrameGuard(MIB);
@@ -133,7 +139,10 @@ describe('FrameGuard', () => {
         const guard = new FrameGuard(MIB);
         const passed = feed(guard, bad.subarray(0, a), bad.subarray(a, b), bad.subarray(b));
         assert.equal(guard.error?.condition, DECODE_ERROR, `cuts ${a}/${b}`);
-        assert.ok(passed.length < badEnd && passed.length >= Math.min(a, AMQP_HEADER.length + open.length), `cuts ${a}/${b}: ${passed.length} bytes passed`);
+        assert.ok(
+          passed.length < badEnd && passed.length >= Math.min(a, AMQP_HEADER.length + open.length),
+          `cuts ${a}/${b}: ${passed.length} bytes passed`,
+        );
         assert.deepEqual(passed, bad.subarray(0, passed.length));
       }
     }
@@ -157,10 +166,22 @@ describe('FrameGuard', () => {
       ['a payload after an open', [AMQP_HEADER, frame(p.open(), { payload: Buffer.from('x') })], DECODE_ERROR],
       ['a string longer than the frame', [AMQP_HEADER, frame(performative(0x10, [Buffer.from('b1ffffff00', 'hex')]))], DECODE_ERROR],
       ['a list whose elements overrun its size', [AMQP_HEADER, frame(v.described(0x10, Buffer.from('c0020171ff', 'hex')))], DECODE_ERROR],
-      ['a list with bytes left after its elements', [AMQP_HEADER, frame(v.described(0x10, Buffer.from('c003014040', 'hex')))], DECODE_ERROR],
+      [
+        'a list with bytes left after its elements',
+        [AMQP_HEADER, frame(v.described(0x10, Buffer.from('c003014040', 'hex')))],
+        DECODE_ERROR,
+      ],
       ['an unknown type code', [AMQP_HEADER, frame(performative(0x10, [Buffer.from([0x99])]))], DECODE_ERROR],
-      ['nested 100 lists deep', [AMQP_HEADER, frame(performative(0x10, [Array.from({ length: 100 }).reduce<Buffer>((acc) => v.list([acc]), v.null())]))], DECODE_ERROR],
-      ['a chain of 100 descriptors', [AMQP_HEADER, frame(performative(0x10, [Buffer.concat([Buffer.from('0053ff'.repeat(100), 'hex'), v.null()])]))], DECODE_ERROR],
+      [
+        'nested 100 lists deep',
+        [AMQP_HEADER, frame(performative(0x10, [Array.from({ length: 100 }).reduce<Buffer>((acc) => v.list([acc]), v.null())]))],
+        DECODE_ERROR,
+      ],
+      [
+        'a chain of 100 descriptors',
+        [AMQP_HEADER, frame(performative(0x10, [Buffer.concat([Buffer.from('0053ff'.repeat(100), 'hex'), v.null()])]))],
+        DECODE_ERROR,
+      ],
     ];
     for (const [name, input, condition] of cases) {
       const g = new FrameGuard(MIB);
@@ -189,7 +210,12 @@ describe('guardConnection on a bare rhea connection', () => {
     const container = rhea.create_container({ id: 'guarded' });
     server = net.createServer((socket) => {
       socket.on('error', () => {});
-      const conn = container.create_connection({ id: `guarded:${socket.remotePort}`, container_id: 'guarded', max_frame_size: MIB, autoaccept: false } as never);
+      const conn = container.create_connection({
+        id: `guarded:${socket.remotePort}`,
+        container_id: 'guarded',
+        max_frame_size: MIB,
+        autoaccept: false,
+      } as never);
       conn.on('error', () => {});
       conn.on('protocol_error', () => socket.destroy());
       // What the router does with a message nobody receives: settles it as not delivered.
@@ -240,7 +266,9 @@ describe('guardConnection on a bare rhea connection', () => {
 
   test('4. a disposition of first=0, last=2^32-1 takes no time', async () => {
     const t0 = performance.now();
-    const r = await talk([AMQP_HEADER, open, begin, DISPOSITION_ALL, frame(p.end())], 3000, (d) => readFrames(d).some((f) => f.code === 0x17));
+    const r = await talk([AMQP_HEADER, open, begin, DISPOSITION_ALL, frame(p.end())], 3000, (d) =>
+      readFrames(d).some((f) => f.code === 0x17),
+    );
     const ends = readFrames(r.data).filter((f) => f.code === 0x17);
     assert.equal(ends.length, 1, 'the session end comes back: the disposition was processed');
     assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
@@ -248,7 +276,13 @@ describe('guardConnection on a bare rhea connection', () => {
 
   test('a drain of 2^32-1 credit is answered at once', async () => {
     const t0 = performance.now();
-    const input = [AMQP_HEADER, open, begin, frame(p.attach({ name: 'r', handle: 0, role: true, address: 'a' })), frame(p.flow({ handle: 0, linkCredit: 0xffffffff, drain: true }))];
+    const input = [
+      AMQP_HEADER,
+      open,
+      begin,
+      frame(p.attach({ name: 'r', handle: 0, role: true, address: 'a' })),
+      frame(p.flow({ handle: 0, linkCredit: 0xffffffff, drain: true })),
+    ];
     const r = await talk(input, 3000, (d) => readFrames(d).some((f) => f.code === 0x13 && f.performative.drain));
     const flow = readFrames(r.data).find((f) => f.code === 0x13 && f.performative.drain);
     assert.ok(flow, 'the drained flow came back');
@@ -272,7 +306,14 @@ describe('guardConnection on a bare rhea connection', () => {
     const piece = Buffer.alloc(MIB - 64, 1);
     const first = frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('big'), format: 0, more: true }), { payload: piece });
     const more = frame(p.transfer({ handle: 0, more: true }), { payload: piece });
-    const input = [AMQP_HEADER, open, begin, frame(p.attach({ name: 'big', handle: 0, role: false, address: 'a' })), first, ...Array.from({ length: 70 }, () => more)];
+    const input = [
+      AMQP_HEADER,
+      open,
+      begin,
+      frame(p.attach({ name: 'big', handle: 0, role: false, address: 'a' })),
+      first,
+      ...Array.from({ length: 70 }, () => more),
+    ];
     const r = await talk(input, 10_000);
     assert.equal(closeCondition(r.data), 'amqp:link:message-size-exceeded');
     assert.ok(r.closed);
@@ -282,7 +323,10 @@ describe('guardConnection on a bare rhea connection', () => {
     const r = await talk([AMQP_HEADER, OPEN_IDLE_1MS], 1500);
     const heartbeats = readFrames(r.data).filter((f) => f.kind === 'frame' && f.code === undefined).length;
     assert.ok(heartbeats <= 2, `${heartbeats} heartbeats in 1.5 s`);
-    assert.ok(readFrames(r.data).some((f) => f.code === 0x10), 'the open was answered');
+    assert.ok(
+      readFrames(r.data).some((f) => f.code === 0x10),
+      'the open was answered',
+    );
   });
 });
 
@@ -325,7 +369,13 @@ describe('a router process on loopback survives each input', () => {
 
   async function sendsClose(listener: ListenerName, input: Buffer[], condition: string): Promise<void> {
     const r = await rawExchange(router, listener, input, { waitMs: 3000 });
-    assert.equal(closeCondition(r.data), condition, `close frame from the router (got ${readFrames(r.data).map((f) => f.code ?? f.kind).join(',')})`);
+    assert.equal(
+      closeCondition(r.data),
+      condition,
+      `close frame from the router (got ${readFrames(r.data)
+        .map((f) => f.code ?? f.kind)
+        .join(',')})`,
+    );
     assert.ok(r.closedByPeer, 'the router ends the connection');
   }
 
@@ -341,7 +391,13 @@ describe('a router process on loopback survives each input', () => {
 
   test('1. the same count in a message body: closed with decode-error', async () => {
     const body = v.described(0x77, Buffer.from('f0000000057fffffff40', 'hex'));
-    const input = [AMQP_HEADER, open, begin, frame(p.attach({ name: 'm', handle: 0, role: false, address: 'somewhere' })), frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('m'), format: 0 }), { payload: body })];
+    const input = [
+      AMQP_HEADER,
+      open,
+      begin,
+      frame(p.attach({ name: 'm', handle: 0, role: false, address: 'somewhere' })),
+      frame(p.transfer({ handle: 0, deliveryId: 0, tag: Buffer.from('m'), format: 0 }), { payload: body }),
+    ];
     await sendsClose('amqp', input, DECODE_ERROR);
     await assertHealthy();
   });
@@ -402,7 +458,10 @@ describe('a router process on loopback survives each input', () => {
   test('5. a peer announcing idle-time-out 1 ms: heartbeats at most once a second', async () => {
     const r = await rawExchange(router, 'amqp', [AMQP_HEADER, OPEN_IDLE_1MS], { waitMs: 1500 });
     const frames = readFrames(r.data);
-    assert.ok(frames.some((f) => f.code === 0x10), 'the open was answered');
+    assert.ok(
+      frames.some((f) => f.code === 0x10),
+      'the open was answered',
+    );
     const heartbeats = frames.filter((f) => f.kind === 'frame' && f.code === undefined).length;
     assert.ok(heartbeats <= 2, `${heartbeats} heartbeats in 1.5 s`);
     await assertHealthy();

@@ -75,7 +75,11 @@ export function baseConfig(id: string, extra: Partial<RouterConfig> = {}): Route
 export { freePort };
 
 /** A router with an inter-router listener on a free port. */
-export async function startRouter(id: string, extra: Partial<RouterConfig> = {}, listen = true): Promise<{ router: Router; port: number; config: RouterConfig }> {
+export async function startRouter(
+  id: string,
+  extra: Partial<RouterConfig> = {},
+  listen = true,
+): Promise<{ router: Router; port: number; config: RouterConfig }> {
   const p = networkPki();
   const port = listen ? await freePort() : 0;
   const config = baseConfig(id, {
@@ -99,7 +103,9 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_
 }
 
 /** TCP echo server that prefixes nothing: sends back what it reads, honours half-close. */
-export async function echoServer(tag = ''): Promise<{ port: number; server: net.Server; connections: () => number; close(): Promise<void> }> {
+export async function echoServer(
+  tag = '',
+): Promise<{ port: number; server: net.Server; connections: () => number; close(): Promise<void> }> {
   let count = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {

@@ -61,7 +61,8 @@ export async function connectHostile(port: number, o: HostileOptions): Promise<H
   } as any);
   conn.on('message', (ctx: any) => {
     const body = ctx.message?.body;
-    if (body && typeof body === 'object' && body.t === 'lsa' && body.lsa && typeof body.lsa.id === 'string') records.set(body.lsa.id, body.lsa);
+    if (body && typeof body === 'object' && body.t === 'lsa' && body.lsa && typeof body.lsa.id === 'string')
+      records.set(body.lsa.id, body.lsa);
   });
   conn.on('disconnected', () => (closed = true));
   conn.on('connection_close', () => (closed = true));
@@ -97,7 +98,17 @@ export async function connectHostile(port: number, o: HostileOptions): Promise<H
       sender.send({ body });
     },
     ownRecord(extra = {}) {
-      return { id: o.id, siteId, siteName: siteId, epoch, seq: ++seq, neighbors: { [o.victim]: 1 }, addresses: {}, subscriptions: [], ...extra };
+      return {
+        id: o.id,
+        siteId,
+        siteName: siteId,
+        epoch,
+        seq: ++seq,
+        neighbors: { [o.victim]: 1 },
+        addresses: {},
+        subscriptions: [],
+        ...extra,
+      };
     },
     envelope(dst, src, address, body) {
       return { t: 'msg', dst, src, addr: address, mode: 'multicast', m: rhea.message.encode({ body } as any) };

@@ -139,7 +139,11 @@ describe('a hostile linked router cannot break the network (routers in child pro
     const out = await echoOnce(tcpPort, 'still routing', 5000);
     assert.equal(out.toString(), 'still routing');
     const st = await status(A);
-    for (const id of ['B', 'C']) assert.ok(st.routers.some((r: any) => r.id === id), `A still has a route to ${id}`);
+    for (const id of ['B', 'C'])
+      assert.ok(
+        st.routers.some((r: any) => r.id === id),
+        `A still has a route to ${id}`,
+      );
   }
 
   /** Everything H sent before has been processed by A once A shows H's marker address. */
@@ -177,7 +181,19 @@ describe('a hostile linked router cannot break the network (routers in child pro
   test('forged records for B and C with a huge epoch and no neighbours are refused', async () => {
     const h = await hostile('H2');
     for (const id of ['B', 'C']) {
-      await h.send({ t: 'lsa', lsa: { id, siteId: `site-${id}`, siteName: `site-${id}`, epoch: Date.now() + 1e12, seq: 1, neighbors: {}, addresses: {}, subscriptions: [] } });
+      await h.send({
+        t: 'lsa',
+        lsa: {
+          id,
+          siteId: `site-${id}`,
+          siteName: `site-${id}`,
+          epoch: Date.now() + 1e12,
+          seq: 1,
+          neighbors: {},
+          addresses: {},
+          subscriptions: [],
+        },
+      });
     }
     await processed(h);
     await networkHolds();
@@ -210,7 +226,19 @@ describe('a hostile linked router cannot break the network (routers in child pro
     const big = Array.from({ length: 4096 }, (_, i) => `${sub}${i}`); // ~540 KB of subscriptions
     const flood = async (h: Hostile, from: number) => {
       for (let i = from; i < from + 150; i++) {
-        await h.send({ t: 'lsa', lsa: { id: `invented-${i}`, siteId: 'nowhere', siteName: 'nowhere', epoch: Date.now(), seq: 1, neighbors: {}, addresses: {}, subscriptions: big } });
+        await h.send({
+          t: 'lsa',
+          lsa: {
+            id: `invented-${i}`,
+            siteId: 'nowhere',
+            siteName: 'nowhere',
+            epoch: Date.now(),
+            seq: 1,
+            neighbors: {},
+            addresses: {},
+            subscriptions: big,
+          },
+        });
       }
       await processed(h);
     };
@@ -226,7 +254,8 @@ describe('a hostile linked router cannot break the network (routers in child pro
     const mb = (n: number) => Math.round(n / MB);
     const line = (v: 'A' | 'B' | 'C') => `${v} ${mb(before[v])} -> ${mb(first[v])} -> ${mb(second[v])} MB`;
     console.log(`RSS with 2 x 150 x 512 KB forged records: ${line('A')}, ${line('B')}, ${line('C')}`);
-    for (const v of ['B', 'C'] as const) assert.ok(second[v] - before[v] < 30 * MB, `${v} grew ${mb(second[v] - before[v])} MB (the records must not be flooded on)`);
+    for (const v of ['B', 'C'] as const)
+      assert.ok(second[v] - before[v] < 30 * MB, `${v} grew ${mb(second[v] - before[v])} MB (the records must not be flooded on)`);
     assert.ok(second.A - first.A < 40 * MB, `A grew ${mb(second.A - first.A)} MB more with the second 150 records`);
     const held = await databaseOfA('probe-4');
     const invented = [...held.keys()].filter((id) => id.startsWith('invented-'));
@@ -239,15 +268,35 @@ describe('a hostile linked router cannot break the network (routers in child pro
     const ids = Array.from({ length: 20 }, (_, i) => `vouched-${i}`);
     const vouching = { neighbors: { A: 1, ...Object.fromEntries(ids.map((id) => [id, 1])) } };
     await h.send({ t: 'lsa', lsa: h.ownRecord(vouching) });
-    for (const id of ids) await h.send({ t: 'lsa', lsa: { id, siteId: 'nowhere', siteName: 'nowhere', epoch: Date.now(), seq: 1, neighbors: { H5: 1 }, addresses: {}, subscriptions: [] } });
+    for (const id of ids)
+      await h.send({
+        t: 'lsa',
+        lsa: {
+          id,
+          siteId: 'nowhere',
+          siteName: 'nowhere',
+          epoch: Date.now(),
+          seq: 1,
+          neighbors: { H5: 1 },
+          addresses: {},
+          subscriptions: [],
+        },
+      });
     await processed(h, vouching);
     // While H5 is linked they look like routers behind it: that much a neighbour can always claim.
     const during = (await status(A)).routers.map((r: any) => r.id);
-    assert.ok(ids.every((id) => during.includes(id)), 'A reaches the vouched routers through H5 while it is linked');
+    assert.ok(
+      ids.every((id) => during.includes(id)),
+      'A reaches the vouched routers through H5 while it is linked',
+    );
     await h.close();
     await new Promise((r) => setTimeout(r, UNREACHABLE_MS + 1500));
     const held = await databaseOfA('probe-5');
-    assert.deepEqual([...held.keys()].filter((id) => id.startsWith('vouched-') || id === 'H5'), [], 'A forgot H5 and the routers behind it');
+    assert.deepEqual(
+      [...held.keys()].filter((id) => id.startsWith('vouched-') || id === 'H5'),
+      [],
+      'A forgot H5 and the routers behind it',
+    );
     await networkHolds();
   });
 
@@ -262,7 +311,8 @@ describe('a hostile linked router cannot break the network (routers in child pro
     assert.equal(cost('H6'), 1);
     assert.equal(cost('H7'), 1);
     for (const v of [A, B, C]) {
-      for (const r of (await status(v)).routers) assert.ok(typeof r.cost === 'number' && r.cost >= 1, `${v.id}: route to ${r.id} costs ${r.cost}`);
+      for (const r of (await status(v)).routers)
+        assert.ok(typeof r.cost === 'number' && r.cost >= 1, `${v.id}: route to ${r.id} costs ${r.cost}`);
     }
     await networkHolds();
     await nan.close();

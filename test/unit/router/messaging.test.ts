@@ -107,14 +107,25 @@ describe('messaging and management across X - Y - Z', () => {
     const mgmtSender = conn.open_sender('$management');
     await new Promise((r) => mgmtSender.once('sendable', r));
     for (const type of ['connection', 'link', 'address', 'flow', 'router']) {
-      mgmtSender.send({ reply_to: reply.source.address, correlation_id: type, application_properties: { operation: 'QUERY', type }, body: '' });
+      mgmtSender.send({
+        reply_to: reply.source.address,
+        correlation_id: type,
+        application_properties: { operation: 'QUERY', type },
+        body: '',
+      });
     }
     await waitFor('5 management answers', () => mgmt.length === 5);
     const byType = new Map(mgmt.map((m) => [m.correlation_id, m]));
     assert.equal(byType.get('connection').application_properties.statusCode, 200);
     assert.ok(byType.get('connection').body.some((c: any) => c.remoteRouterId === 'Y'));
     assert.ok(byType.get('link').body.some((l: any) => l.address === 'van/data'));
-    assert.deepEqual(byType.get('router').body.map((r: any) => r.id).sort(), ['X', 'Y']);
+    assert.deepEqual(
+      byType
+        .get('router')
+        .body.map((r: any) => r.id)
+        .sort(),
+      ['X', 'Y'],
+    );
     conn.close();
   });
 
@@ -132,35 +143,44 @@ describe('messaging and management across X - Y - Z', () => {
 
   const python = '/usr/bin/python3';
   const hasProton = existsSync(python) && spawnSyncOk(python, ['-c', 'import proton']);
-  test('python3-qpid-proton client: multicast, anycast and $management', { skip: hasProton ? false : 'python3-qpid-proton is not installed (apt-get install python3-qpid-proton)' }, async () => {
-    const child = spawn(python, [join(import.meta.dirname, 'fixtures', 'proton_client.py'), `127.0.0.1:${clientPortZ}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: any[] = [];
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, i)));
-        buf = buf.slice(i + 1);
+  test(
+    'python3-qpid-proton client: multicast, anycast and $management',
+    { skip: hasProton ? false : 'python3-qpid-proton is not installed (apt-get install python3-qpid-proton)' },
+    async () => {
+      const child = spawn(python, [join(import.meta.dirname, 'fixtures', 'proton_client.py'), `127.0.0.1:${clientPortZ}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const lines: any[] = [];
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      let buf = '';
+      child.stdout.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          lines.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+        }
+      });
+      try {
+        await waitFor('proton client subscribed', () => (X as any).subTable.get('proton-jobs')?.length === 1, 15_000);
+        X.publish('multicast/news', 'from-x');
+        assert.equal(X.send('proton-jobs', 'job-1'), true);
+        await waitFor(`proton client done (${err})`, () => lines.some((l) => l.done), 15_000);
+      } finally {
+        child.kill();
       }
-    });
-    try {
-      await waitFor('proton client subscribed', () => (X as any).subTable.get('proton-jobs')?.length === 1, 15_000);
-      X.publish('multicast/news', 'from-x');
-      assert.equal(X.send('proton-jobs', 'job-1'), true);
-      await waitFor(`proton client done (${err})`, () => lines.some((l) => l.done), 15_000);
-    } finally {
-      child.kill();
-    }
-    assert.ok(lines.some((l) => l.news === 'from-x'), JSON.stringify(lines));
-    assert.ok(lines.some((l) => l.news === 'from-proton'));
-    assert.ok(lines.some((l) => l.jobs === 'job-1'));
-    const m = lines.find((l) => l.mgmt === 'q1');
-    assert.equal(m.status, 200);
-    assert.ok(m.count >= 2);
-  });
+      assert.ok(
+        lines.some((l) => l.news === 'from-x'),
+        JSON.stringify(lines),
+      );
+      assert.ok(lines.some((l) => l.news === 'from-proton'));
+      assert.ok(lines.some((l) => l.jobs === 'job-1'));
+      const m = lines.find((l) => l.mgmt === 'q1');
+      assert.equal(m.status, 200);
+      assert.ok(m.count >= 2);
+    },
+  );
 });
 
 import { spawnSync } from 'node:child_process';

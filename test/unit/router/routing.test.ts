@@ -61,7 +61,12 @@ describe('link-state routing', () => {
   });
 
   test('address table lists reachable routers only, closest first', () => {
-    const d = db(lsa('A', { B: 1 }, { web: 1 }), lsa('B', { A: 1, C: 1 }, { web: 2 }), lsa('C', { B: 1 }, { db: 1 }), lsa('Z', {}, { web: 1 }));
+    const d = db(
+      lsa('A', { B: 1 }, { web: 1 }),
+      lsa('B', { A: 1, C: 1 }, { web: 2 }),
+      lsa('C', { B: 1 }, { db: 1 }),
+      lsa('Z', {}, { web: 1 }),
+    );
     const routes = computeRoutes('A', d);
     const table = addressTable('A', d, routes, 'addresses');
     assert.deepEqual(
@@ -71,7 +76,10 @@ describe('link-state routing', () => {
         ['B', 1, 2],
       ],
     );
-    assert.deepEqual(table.get('db')!.map((t) => t.routerId), ['C']);
+    assert.deepEqual(
+      table.get('db')!.map((t) => t.routerId),
+      ['C'],
+    );
   });
 
   test('balanced distribution spreads by outstanding flows and cost; closest picks the nearest', () => {
@@ -91,7 +99,10 @@ describe('link-state routing', () => {
     assert.ok((out.get('B') ?? 0) >= 2 && (out.get('C') ?? 0) >= 2, `load shared: ${picks.join(',')}`);
     const closest = chooseTarget(targets, 'closest', () => 100, 1)!;
     assert.equal(closest.routerId, 'A');
-    assert.equal(chooseTarget([], 'balanced', () => 0, 0), undefined);
+    assert.equal(
+      chooseTarget([], 'balanced', () => 0, 0),
+      undefined,
+    );
   });
 });
 

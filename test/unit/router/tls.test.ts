@@ -20,7 +20,10 @@ describe('link TLS', () => {
     await A.router.stop();
   });
 
-  async function failing(name: string, connector: ReturnType<typeof connectorTo>): Promise<{ status: ConnectionStatus; events: ConnectionStatus[] }> {
+  async function failing(
+    name: string,
+    connector: ReturnType<typeof connectorTo>,
+  ): Promise<{ status: ConnectionStatus; events: ConnectionStatus[] }> {
     const B = await startRouter(name, {}, false);
     others.push(B.router);
     const events: ConnectionStatus[] = [];
@@ -29,7 +32,10 @@ describe('link TLS', () => {
     await waitFor('the link to fail', () => B.router.status().connections[0]?.lastError !== undefined);
     const status = B.router.status().connections[0];
     assert.notEqual(status.state, 'up');
-    assert.equal(A.router.status().routers.some((r) => r.id === name), false);
+    assert.equal(
+      A.router.status().routers.some((r) => r.id === name),
+      false,
+    );
     return { status, events };
   }
 
@@ -60,7 +66,13 @@ describe('link TLS', () => {
 
   test('hostname mismatch names the certificate names', async () => {
     const port = await freePort();
-    await A.router.applyConfig({ ...A.router.config, listeners: [...A.router.config.listeners, { name: 'other-ip', host: '127.0.0.2', port, role: 'inter-router', tls: networkPki().router }] });
+    await A.router.applyConfig({
+      ...A.router.config,
+      listeners: [
+        ...A.router.config.listeners,
+        { name: 'other-ip', host: '127.0.0.2', port, role: 'inter-router', tls: networkPki().router },
+      ],
+    });
     const { status } = await failing('TB3', { ...connectorTo('bad-name', port), host: '127.0.0.2' });
     assert.match(status.lastError!, /does not name "127\.0\.0\.2".*localhost.*127\.0\.0\.1/);
   });
@@ -78,7 +90,16 @@ describe('link TLS', () => {
     await waitFor('first failure', () => B.router.status().connections[0]?.lastError !== undefined);
     const p = networkPki();
     const { Router } = await import('../../../src/core/router/router.js');
-    const late = await Router.start({ id: 'TLATE', siteId: 's', siteName: 'late', mode: 'interior', listeners: [{ name: 'ir', host: '127.0.0.1', port, role: 'inter-router', tls: p.router }], connectors: [], tcpListeners: [], tcpConnectors: [] });
+    const late = await Router.start({
+      id: 'TLATE',
+      siteId: 's',
+      siteName: 'late',
+      mode: 'interior',
+      listeners: [{ name: 'ir', host: '127.0.0.1', port, role: 'inter-router', tls: p.router }],
+      connectors: [],
+      tcpListeners: [],
+      tcpConnectors: [],
+    });
     others.push(late);
     await waitFor('link up after back-off', () => B.router.status().connections[0]?.state === 'up', 10_000);
     assert.equal(B.router.status().connections[0].remoteSiteName, 'late');

@@ -19,7 +19,17 @@ import {
 const NOW = 1_800_000_000_000;
 
 function rec(id: string, neighbors: Record<string, number>, extra: Partial<LinkState> = {}): LinkState {
-  return { id, siteId: `site-${id}`, siteName: `site-${id}`, epoch: NOW - 1000, seq: 1, neighbors, addresses: {}, subscriptions: [], ...extra };
+  return {
+    id,
+    siteId: `site-${id}`,
+    siteName: `site-${id}`,
+    epoch: NOW - 1000,
+    seq: 1,
+    neighbors,
+    addresses: {},
+    subscriptions: [],
+    ...extra,
+  };
 }
 
 function reason(raw: unknown): string {
@@ -38,7 +48,16 @@ describe('link-state record checks', () => {
   test('a good record comes back as a fresh copy with only the known fields; missing parts are empty', () => {
     const c = checkLinkState({ id: 'B', epoch: NOW, seq: 3, neighbors: { A: 2 }, extra: 'x'.repeat(1000) }, NOW);
     assert.ok(c.ok);
-    assert.deepEqual(c.lsa, { id: 'B', siteId: '', siteName: '', epoch: NOW, seq: 3, neighbors: { A: 2 }, addresses: {}, subscriptions: [] });
+    assert.deepEqual(c.lsa, {
+      id: 'B',
+      siteId: '',
+      siteName: '',
+      epoch: NOW,
+      seq: 3,
+      neighbors: { A: 2 },
+      addresses: {},
+      subscriptions: [],
+    });
     assert.ok(c.bytes < 200);
   });
 
@@ -61,7 +80,8 @@ describe('link-state record checks', () => {
   });
 
   test('costs are finite numbers from 1', () => {
-    for (const cost of [0, -1000, NaN, Infinity, 0.5, 2 ** 31, '1']) assert.match(reason(rec('B', { A: cost as number })), /cost of neighbour A/);
+    for (const cost of [0, -1000, NaN, Infinity, 0.5, 2 ** 31, '1'])
+      assert.match(reason(rec('B', { A: cost as number })), /cost of neighbour A/);
     assert.ok(checkLinkState(rec('B', { A: 1, C: 2 ** 31 - 1, D: 1.5 }), NOW).ok);
   });
 
@@ -75,7 +95,10 @@ describe('link-state record checks', () => {
     const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`r${i}`, 1]));
     assert.match(reason(rec('B', many(LINK_STATE_LIMITS.neighbors + 1))), /more than 256 neighbors/);
     assert.match(reason(rec('B', {}, { addresses: many(LINK_STATE_LIMITS.addresses + 1) })), /more than 4096 addresses/);
-    assert.match(reason(rec('B', {}, { subscriptions: Array.from({ length: LINK_STATE_LIMITS.subscriptions + 1 }, (_, i) => `s${i}`) })), /more than 4096 subscriptions/);
+    assert.match(
+      reason(rec('B', {}, { subscriptions: Array.from({ length: LINK_STATE_LIMITS.subscriptions + 1 }, (_, i) => `s${i}`) })),
+      /more than 4096 subscriptions/,
+    );
     assert.match(reason(rec('B', {}, { subscriptions: ['x'.repeat(513)] })), /subscription/);
     assert.match(reason(rec('x'.repeat(257), {})), /longer than 256/);
     // 4096 subscriptions of 128 characters: each part within bounds, the whole 540 KB.
@@ -120,7 +143,9 @@ describe('ids and costs from a peer', () => {
 
   test('a router named like an Object property is routed like any other', () => {
     // Without own-property checks neighbors["constructor"] is a function and the edge is NaN.
-    const db = new Map([rec('A', { constructor: 1 }), rec('constructor', { A: 1, toString: 1 }), rec('toString', { constructor: 1 })].map((r) => [r.id, r]));
+    const db = new Map(
+      [rec('A', { constructor: 1 }), rec('constructor', { A: 1, toString: 1 }), rec('toString', { constructor: 1 })].map((r) => [r.id, r]),
+    );
     const routes = computeRoutes('A', db);
     assert.deepEqual(routes.get('toString'), { id: 'toString', nextHop: 'constructor', cost: 2 });
     const lonely = new Map([rec('A', {}), rec('toString', { A: 1 })].map((r) => [r.id, r]));
@@ -161,7 +186,15 @@ describe('the link-state guard', () => {
   function setup() {
     const db = new Map(records().map((r) => [r.id, r]));
     const guard = new LinkStateGuard(db, { unreachableMs: 1000 });
-    const v = (): TrustView => ({ self: 'A', db, routes: computeRoutes('A', db), neighbors: new Map([['B', 'site-B'], ['H', 'site-H']]) });
+    const v = (): TrustView => ({
+      self: 'A',
+      db,
+      routes: computeRoutes('A', db),
+      neighbors: new Map([
+        ['B', 'site-B'],
+        ['H', 'site-H'],
+      ]),
+    });
     return { db, guard, v };
   }
 
@@ -189,7 +222,11 @@ describe('the link-state guard', () => {
     assert.deepEqual(guard.retry(v()), []);
     assert.equal(guard.stats().pending, 1);
     assert.deepEqual(guard.expireHeld(NOW + LINK_STATE_LIMITS.pendingMs), []);
-    assert.deepEqual(guard.expireHeld(NOW + LINK_STATE_LIMITS.pendingMs + 1), [{ id: 'C', via: 'H' }], 'reported: no real copy came meanwhile');
+    assert.deepEqual(
+      guard.expireHeld(NOW + LINK_STATE_LIMITS.pendingMs + 1),
+      [{ id: 'C', via: 'H' }],
+      'reported: no real copy came meanwhile',
+    );
     assert.equal(guard.stats().pending, 0);
     // A copy that came the long way round while the right one arrived is dropped without a word.
     assert.equal(guard.offer(rec('C', { B: 1 }, { seq: 2 }), 'H', v(), NOW).kind, 'held');
@@ -231,7 +268,10 @@ describe('the link-state guard', () => {
     db.set('C', rec('C', { B: 1, X: 1 }, { seq: 5 }));
     const view2: TrustView = { ...v(), neighbors: new Map([['B', 'site-B']]) };
     const real = rec('X', { C: 1 }, { seq: 3 });
-    assert.equal(guard.offer(real, 'B', { ...view2, routes: computeRoutes('A', new Map([...db].filter(([id]) => id !== 'H'))) }, NOW).kind, 'accepted');
+    assert.equal(
+      guard.offer(real, 'B', { ...view2, routes: computeRoutes('A', new Map([...db].filter(([id]) => id !== 'H'))) }, NOW).kind,
+      'accepted',
+    );
     assert.equal(db.get('X')!.seq, 3);
   });
 
@@ -265,9 +305,14 @@ describe('the link-state guard', () => {
     assert.equal(refused, 10);
     assert.equal(guard.stats().records, LINK_STATE_LIMITS.routers);
     const bytes = new LinkStateGuard(new Map());
-    const big = (id: string) => rec(id, {}, { siteId: '', subscriptions: Array.from({ length: 1900 }, (_, i) => `${'s'.repeat(120)}${i}`) });
+    const big = (id: string) =>
+      rec(id, {}, { siteId: '', subscriptions: Array.from({ length: 1900 }, (_, i) => `${'s'.repeat(120)}${i}`) });
     let taken = 0;
-    for (let i = 0; i < 100; i++) if (bytes.offer(big(`b${i}`), `b${i}`, { self: 'A', db: new Map(), routes: new Map(), neighbors: new Map() }, NOW).kind === 'accepted') taken++;
+    for (let i = 0; i < 100; i++)
+      if (
+        bytes.offer(big(`b${i}`), `b${i}`, { self: 'A', db: new Map(), routes: new Map(), neighbors: new Map() }, NOW).kind === 'accepted'
+      )
+        taken++;
     assert.ok(bytes.stats().bytes <= LINK_STATE_LIMITS.databaseBytes);
     assert.ok(taken < 100 && taken > 50, `${taken} records of ~240 KB fit in 16 MiB`);
   });

@@ -24,18 +24,30 @@ const hello: ServiceDefinition = {
 describe('service definitions', () => {
   test('round-trips the skupper-services ConfigMap value in Skupper 1.x shape', () => {
     const json = definitionToJson(hello);
-    assert.equal(json, '{"address":"hello","protocol":"tcp","ports":[80],"targets":[{"name":"hello","selector":"app=hello,tier=backend,track=stable","targetPorts":{"80":80}}]}');
+    assert.equal(
+      json,
+      '{"address":"hello","protocol":"tcp","ports":[80],"targets":[{"name":"hello","selector":"app=hello,tier=backend,track=stable","targetPorts":{"80":80}}]}',
+    );
     assert.deepEqual(parseServicesData({ hello: json }), { definitions: [hello], errors: [] });
   });
 
   test('reads the 1.0 single-port form', () => {
-    const def = definitionFromJson({ address: 'db', protocol: 'tcp', port: 5432, targets: [{ name: 'db', selector: 'app=db', targetPort: 5433 }] });
+    const def = definitionFromJson({
+      address: 'db',
+      protocol: 'tcp',
+      port: 5432,
+      targets: [{ name: 'db', selector: 'app=db', targetPort: 5433 }],
+    });
     assert.deepEqual(def.ports, [5432]);
     assert.deepEqual(def.targets[0].targetPorts, { '5432': 5433 });
   });
 
   test('bad values are reported per key, the rest still read', () => {
-    const parsed = parseServicesData({ hello: definitionToJson(hello), bad: '{not json', wrong: definitionToJson({ ...hello, address: 'other' }) });
+    const parsed = parseServicesData({
+      hello: definitionToJson(hello),
+      bad: '{not json',
+      wrong: definitionToJson({ ...hello, address: 'other' }),
+    });
     assert.equal(parsed.definitions.length, 1);
     assert.deepEqual(parsed.errors.map((e) => e.key).sort(), ['bad', 'wrong']);
   });
@@ -49,7 +61,11 @@ describe('service definitions', () => {
 
   test('adding: same workload again replaces, another workload on the address is refused', () => {
     const list = addDefinition([], hello);
-    const again = addDefinition(list, { ...hello, ports: [80, 81], targets: [{ ...hello.targets[0], targetPorts: { '80': 80, '81': 81 } }] });
+    const again = addDefinition(list, {
+      ...hello,
+      ports: [80, 81],
+      targets: [{ ...hello.targets[0], targetPorts: { '80': 80, '81': 81 } }],
+    });
     assert.equal(again.length, 1);
     assert.deepEqual(again[0].ports, [80, 81]);
     assert.throws(
@@ -60,7 +76,10 @@ describe('service definitions', () => {
 
   test('removing by workload, and by address', () => {
     const two = addDefinition(addDefinition([], hello), { ...hello, address: 'hello2' });
-    assert.deepEqual(removeDefinition(two, 'hello', 'hello2').remaining.map((d) => d.address), ['hello']);
+    assert.deepEqual(
+      removeDefinition(two, 'hello', 'hello2').remaining.map((d) => d.address),
+      ['hello'],
+    );
     assert.deepEqual(removeDefinition(two, 'hello').remaining, []);
     assert.throws(() => removeDefinition(two, 'nope'), /nothing exposes nope; exposed addresses: hello, hello2/);
   });

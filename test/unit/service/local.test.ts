@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UserError } from '../../../src/core/errors';
-import { exposeHost, forwardService, localServiceStatus, readLocalServices, unexposeHost, unforwardService } from '../../../src/core/service/local';
+import {
+  exposeHost,
+  forwardService,
+  localServiceStatus,
+  readLocalServices,
+  unexposeHost,
+  unforwardService,
+} from '../../../src/core/service/local';
 import { initLocalSite } from '../../../src/core/site/local';
 import { freePort } from '../../net';
 
@@ -27,9 +34,14 @@ describe('expose host on a laptop site', () => {
   test('writes a Skupper 1.x definition with a host target, 0600, and reads it back', () => {
     const def = exposeHost(dir, { host: '127.0.0.1', address: 'laptop-db', ports: [5432] });
     assert.deepEqual(def.targets, [{ name: '127.0.0.1', host: '127.0.0.1' }]);
-    assert.deepEqual(json('services.json'), { 'laptop-db': { address: 'laptop-db', protocol: 'tcp', ports: [5432], targets: [{ name: '127.0.0.1', host: '127.0.0.1' }] } });
+    assert.deepEqual(json('services.json'), {
+      'laptop-db': { address: 'laptop-db', protocol: 'tcp', ports: [5432], targets: [{ name: '127.0.0.1', host: '127.0.0.1' }] },
+    });
     assert.equal(statSync(join(dir, 'services.json')).mode & 0o777, 0o600);
-    assert.deepEqual(readLocalServices(dir).definitions.map((d) => [d.address, d.ports, d.targets[0].host]), [['laptop-db', [5432], '127.0.0.1']]);
+    assert.deepEqual(
+      readLocalServices(dir).definitions.map((d) => [d.address, d.ports, d.targets[0].host]),
+      [['laptop-db', [5432], '127.0.0.1']],
+    );
   });
 
   test('maps service ports to other host ports with --target-port', () => {
@@ -52,13 +64,21 @@ describe('expose host on a laptop site', () => {
       [{ host: '127.0.0.1', address: 'x', ports: [1, 2, 3], targetPorts: [4, 5] }, /one per --port/],
       [{ host: '10.0.0.9', address: 'web', ports: [80] }, /already exposed from local site laptop by localhost/],
     ];
-    for (const [request, message] of cases) assert.throws(() => exposeHost(dir, request), (e: unknown) => e instanceof UserError && message.test(e.message), JSON.stringify(request));
+    for (const [request, message] of cases)
+      assert.throws(
+        () => exposeHost(dir, request),
+        (e: unknown) => e instanceof UserError && message.test(e.message),
+        JSON.stringify(request),
+      );
     assert.equal(readFileSync(join(dir, 'services.json'), 'utf8'), before);
   });
 
   test('unexpose by address or by host; unknown names list what is exposed', () => {
     assert.throws(() => unexposeHost(dir, { address: 'nope' }), /does not expose "nope".*exposed here: laptop-db, web/);
-    assert.deepEqual(unexposeHost(dir, { host: 'localhost' }).map((d) => d.address), ['web']);
+    assert.deepEqual(
+      unexposeHost(dir, { host: 'localhost' }).map((d) => d.address),
+      ['web'],
+    );
     assert.deepEqual(Object.keys(json('services.json')), ['laptop-db']);
   });
 });
@@ -98,11 +118,20 @@ describe('forward a network service to a port of this machine', () => {
     await assert.rejects(forwardService(dir, { address: 'laptop-db', port: await freePort() }), /exposed from this machine/);
     await assert.rejects(forwardService(dir, { address: 'backend', port: 8080, host: 'bad host' }), /not a host name/);
     assert.equal(readFileSync(join(dir, 'forwards.json'), 'utf8'), before);
-    assert.throws(() => exposeHost(dir, { host: '127.0.0.1', address: 'tcp-go-echo', ports: [9090] }), /forwards "tcp-go-echo".*van unforward tcp-go-echo/);
+    assert.throws(
+      () => exposeHost(dir, { host: '127.0.0.1', address: 'tcp-go-echo', ports: [9090] }),
+      /forwards "tcp-go-echo".*van unforward tcp-go-echo/,
+    );
   });
 
   test('service status lists exposed, forwarded and network services', () => {
-    writeFileSync(join(dir, 'network.json'), JSON.stringify({ sites: [{ id: 'p1', name: 'public' }], services: [{ address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], exposedIn: ['p1'] }] }));
+    writeFileSync(
+      join(dir, 'network.json'),
+      JSON.stringify({
+        sites: [{ id: 'p1', name: 'public' }],
+        services: [{ address: 'tcp-go-echo', protocol: 'tcp', ports: [9090], exposedIn: ['p1'] }],
+      }),
+    );
     const status = localServiceStatus(dir);
     const port = readLocalServices(dir).forwards[0].port;
     assert.deepEqual(status, [

@@ -38,7 +38,13 @@ describe('planExpose', () => {
   });
 
   test('a service: its port maps to its targetPort, and the target names the service', () => {
-    const svc: WorkloadInfo = { kind: 'service', name: 'backend', selector: { app: 'backend' }, ports: [80], serviceTargetPorts: { 80: 8080 } };
+    const svc: WorkloadInfo = {
+      kind: 'service',
+      name: 'backend',
+      selector: { app: 'backend' },
+      ports: [80],
+      serviceTargetPorts: { 80: 8080 },
+    };
     const def = planExpose(svc, { ports: [80], address: 'backend-van' });
     assert.deepEqual(def.targets, [{ name: 'backend', selector: 'app=backend', targetPorts: { '80': 8080 }, service: 'backend' }]);
     assert.throws(() => planExpose(svc, { ports: [8080] }), /service backend does not declare port 8080/);

@@ -30,7 +30,9 @@ class MemoryKube {
 
   async list<T>(kind: string, selector?: string): Promise<T[]> {
     const [k, v] = selector?.split('=') ?? [];
-    return [...this.objects.values()].filter((o) => o.kind === kind && (!k || o.metadata.labels?.[k] === v)).map((o) => structuredClone(o) as T);
+    return [...this.objects.values()]
+      .filter((o) => o.kind === kind && (!k || o.metadata.labels?.[k] === v))
+      .map((o) => structuredClone(o) as T);
   }
 
   async createOrUpdate<T>(object: KubeObject): Promise<T> {
@@ -61,15 +63,18 @@ async function cancelled(when: (event: { object?: KubeObject; line?: string }) =
   const controller = new AbortController();
   let error: Error | undefined;
   try {
-    await initSite(kube as unknown as KubeClient, options(controller.signal, {
-      afterApply: (object: KubeObject) => void (when({ object }) && controller.abort()),
-      progress: (line: string) => {
-        // The editor's reporter threw once the user had cancelled: init must clean up all the same.
-        if (throwingProgress && controller.signal.aborted) throw new Error('cancelled');
-        if (when({ line })) controller.abort();
-      },
-      ...extra,
-    }));
+    await initSite(
+      kube as unknown as KubeClient,
+      options(controller.signal, {
+        afterApply: (object: KubeObject) => void (when({ object }) && controller.abort()),
+        progress: (line: string) => {
+          // The editor's reporter threw once the user had cancelled: init must clean up all the same.
+          if (throwingProgress && controller.signal.aborted) throw new Error('cancelled');
+          if (when({ line })) controller.abort();
+        },
+        ...extra,
+      }),
+    );
   } catch (e) {
     error = e as Error;
   }
@@ -101,7 +106,7 @@ describe('init cancelled', () => {
     assert.equal(error?.name, 'Cancelled', error?.message);
   });
 
-  test('while waiting for the router, with a progress reporter that throws once cancelled (as the editor\'s did)', async () => {
+  test("while waiting for the router, with a progress reporter that throws once cancelled (as the editor's did)", async () => {
     const { error, left } = await cancelled(({ line }) => /waiting for the router/.test(line ?? ''), true);
     assert.deepEqual(left, []);
     assert.equal(error?.name, 'Cancelled', error?.message);

@@ -29,7 +29,11 @@ describe('local sites', () => {
     assert.deepEqual(listLocalSites(env), ['laptop']);
     await assert.rejects(initLocalSite({ siteName: 'laptop', env }), /local site laptop already exists/);
     const other = await initLocalSite({ siteName: 'second', env });
-    assert.equal(Object.values(other.site.ports).filter((p) => Object.values(site.ports).includes(p)).length, 0, 'ports differ between local sites');
+    assert.equal(
+      Object.values(other.site.ports).filter((p) => Object.values(site.ports).includes(p)).length,
+      0,
+      'ports differ between local sites',
+    );
     const status = await localSiteStatus(dir, 'laptop');
     assert.equal(status.enabled, true);
     assert.equal(status.ready, false);

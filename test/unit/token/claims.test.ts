@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createCA, issueCertificate } from '../../../src/core/pki';
-import { AttemptThrottle, MemoryClaimStore, newClaimRecord, recordFromSecret, recordSecret, redeemClaim } from '../../../src/core/token/claims';
+import {
+  AttemptThrottle,
+  MemoryClaimStore,
+  newClaimRecord,
+  recordFromSecret,
+  recordSecret,
+  redeemClaim,
+} from '../../../src/core/token/claims';
 import { ClaimsServer, type ClaimEvent } from '../../../src/core/token/claimsServer';
 import { describeTlsFailure, redeemClaimToken } from '../../../src/core/token/claimsClient';
 import { makeCertToken } from '../../../src/core/token/issue';
@@ -20,7 +27,9 @@ describe('claim records', () => {
     const secret = recordSecret(rec, { apiVersion: 'v1', kind: 'ConfigMap', name: 'skupper-site', uid: 'u1' });
     assert.equal(secret.metadata.labels?.['skupper.io/type'], 'token-claim-record');
     assert.equal(secret.metadata.ownerReferences?.[0].uid, 'u1');
-    const all = Object.values(secret.data ?? {}).map((v) => Buffer.from(v, 'base64').toString()).join('|');
+    const all = Object.values(secret.data ?? {})
+      .map((v) => Buffer.from(v, 'base64').toString())
+      .join('|');
     assert.equal(all.includes('p4ssword'), false);
     const back = recordFromSecret(secret);
     assert.equal(back.usesAllowed, 3);
@@ -93,7 +102,12 @@ describe('claims endpoint over HTTPS', () => {
   let claims: ClaimsServer;
   let port = 0;
   const token = (name: string, password: string, host = '127.0.0.1', caPem = ca.certPem): ClaimToken => ({
-    type: 'claim', name, url: `https://${host}:${port}/${name}`, password, caPem, issuer: site,
+    type: 'claim',
+    name,
+    url: `https://${host}:${port}/${name}`,
+    password,
+    caPem,
+    issuer: site,
   });
 
   before(async () => {
@@ -127,7 +141,10 @@ describe('claims endpoint over HTTPS', () => {
     await store.create(newClaimRecord('once', 'pw', 1, future()));
     await store.create(newClaimRecord('stale', 'pw', 1, new Date(Date.now() - 60_000)));
     await redeemClaimToken(token('once', 'pw'), { siteId: 'b', siteName: 'b' });
-    await assert.rejects(redeemClaimToken(token('once', 'pw'), { siteId: 'c', siteName: 'c' }), /refused the claim \(claim used up\): claim once was already used 1 of 1 time/);
+    await assert.rejects(
+      redeemClaimToken(token('once', 'pw'), { siteId: 'c', siteName: 'c' }),
+      /refused the claim \(claim used up\): claim once was already used 1 of 1 time/,
+    );
     await assert.rejects(redeemClaimToken(token('stale', 'pw'), { siteId: 'c', siteName: 'c' }), /refused the claim \(claim expired\)/);
     await assert.rejects(redeemClaimToken(token('nobody', 'pw'), { siteId: 'c', siteName: 'c' }), /refused the claim \(unknown claim\)/);
     assert.ok(events.some((e) => e.reason === 'ClaimRefused' && /already used/.test(e.message)));
@@ -156,7 +173,10 @@ describe('claims endpoint over HTTPS', () => {
       }
     }
     assert.equal(answers.filter((a) => /wrong password/.test(a.message)).length, 8, 'every guess is answered, after a delay');
-    assert.ok(answers.slice(6).every((a) => a.ms >= 90), `guesses after the 5 free ones wait: ${answers.map((a) => a.ms.toFixed(0)).join(', ')} ms`);
+    assert.ok(
+      answers.slice(6).every((a) => a.ms >= 90),
+      `guesses after the 5 free ones wait: ${answers.map((a) => a.ms.toFixed(0)).join(', ')} ms`,
+    );
     const started = performance.now();
     const cert = await redeemClaimToken(token('storm', 'right'), { siteId: 'b', siteName: 'b' });
     assert.equal(cert.type, 'cert');
@@ -165,14 +185,20 @@ describe('claims endpoint over HTTPS', () => {
 
   test('TLS: a certificate that does not name the host is diagnosed with the names it holds', async () => {
     await assert.rejects(redeemClaimToken(token('good', 'pw-good', '127.0.0.2'), { siteId: 'b', siteName: 'b' }), (e: Error) => {
-      assert.match(e.message, /certificate name mismatch at 127\.0\.0\.2:\d+: certificate valid for localhost, 127\.0\.0\.1, not 127\.0\.0\.2/);
+      assert.match(
+        e.message,
+        /certificate name mismatch at 127\.0\.0\.2:\d+: certificate valid for localhost, 127\.0\.0\.1, not 127\.0\.0\.2/,
+      );
       return true;
     });
   });
 
   test('TLS: a token whose CA did not sign the endpoint says unknown CA', async () => {
     const other = createCA('another-site-ca');
-    await assert.rejects(redeemClaimToken(token('good', 'pw-good', '127.0.0.1', other.certPem), { siteId: 'b', siteName: 'b' }), /not signed by the CA in the token \(unknown CA; it presents a certificate issued by CN=site-a-ca\)/);
+    await assert.rejects(
+      redeemClaimToken(token('good', 'pw-good', '127.0.0.1', other.certPem), { siteId: 'b', siteName: 'b' }),
+      /not signed by the CA in the token \(unknown CA; it presents a certificate issued by CN=site-a-ca\)/,
+    );
   });
 
   test('TCP: refused and timeout are said in words', async () => {
@@ -182,7 +208,10 @@ describe('claims endpoint over HTTPS', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const t = token('x', 'y');
     t.url = `https://127.0.0.1:${freePort}/x`;
-    await assert.rejects(redeemClaimToken(t, { siteId: 'b', siteName: 'b' }), /connection refused by 127\.0\.0\.1:\d+: nothing listens there/);
+    await assert.rejects(
+      redeemClaimToken(t, { siteId: 'b', siteName: 'b' }),
+      /connection refused by 127\.0\.0\.1:\d+: nothing listens there/,
+    );
     // a server that accepts but never answers TLS
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

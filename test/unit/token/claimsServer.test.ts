@@ -19,35 +19,61 @@ const future = () => new Date(Date.now() + 15 * 60_000);
 
 /** Limits in both shapes: the throttle's, and 9d48b3e's lock-out limiter's (so the old code gets the same budget). */
 const limits = (free: number, baseDelayMs: number, maxDelayMs: number, maxWaiting: number) =>
-  ({ freeFailures: free, baseDelayMs, maxDelayMs, maxWaiting, windowMs: 60_000, maxFailures: free, blockMs: 30_000, maxBlockMs: 60_000 }) as ThrottleOptions;
+  ({
+    freeFailures: free,
+    baseDelayMs,
+    maxDelayMs,
+    maxWaiting,
+    windowMs: 60_000,
+    maxFailures: free,
+    blockMs: 30_000,
+    maxBlockMs: 60_000,
+  }) as ThrottleOptions;
 const LAX = limits(1000, 10, 10, 1000);
 
-interface Answer { status: number; body: any; text: string }
+interface Answer {
+  status: number;
+  body: any;
+  text: string;
+}
 
 function post(port: number, path: string, body: unknown, agent: https.Agent | false = false, method = 'POST'): Promise<Answer> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, method, path, ca: ca.certPem, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const t = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(t);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, text: t });
-      });
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca: ca.certPem,
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const t = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(t);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text: t });
+        });
+      },
+    );
     req.on('error', reject);
     req.setTimeout(20_000, () => req.destroy(new Error('no answer in 20 s')));
     req.end(text);
   });
 }
 
-async function serve(o: Partial<ClaimsServerOptions> & { store: ClaimStore }): Promise<{ server: ClaimsServer; port: number; events: ClaimEvent[] }> {
+async function serve(
+  o: Partial<ClaimsServerOptions> & { store: ClaimStore },
+): Promise<{ server: ClaimsServer; port: number; events: ClaimEvent[] }> {
   const events: ClaimEvent[] = [];
   const server = new ClaimsServer({
     tls: { cert: cert.certPem, key: cert.keyPem },
@@ -93,7 +119,8 @@ describe('claims endpoint under attack', { timeout: 60_000 }, () => {
       const p50 = times[5];
       console.log(`# slash path: p50 ${p50.toFixed(1)} ms over 10 requests`);
       assert.ok(p50 < 100, `p50 ${p50.toFixed(1)} ms (the quadratic pattern took ~700 ms here)`);
-      for (const bad of ['/A', '/a/b', '/a%2Fb', `/${'a'.repeat(64)}`, '/', '//a', '/a/']) assert.equal((await post(port, bad, { password: 'x' }, agent)).status, 400, bad);
+      for (const bad of ['/A', '/a/b', '/a%2Fb', `/${'a'.repeat(64)}`, '/', '//a', '/a/'])
+        assert.equal((await post(port, bad, { password: 'x' }, agent)).status, 400, bad);
     } finally {
       agent.destroy();
       await server.close();
@@ -160,7 +187,12 @@ describe('claims endpoint under attack', { timeout: 60_000 }, () => {
     const { server, port, events } = await serve({ store });
     const siteName = `\u001b[2J\u001b]0;owned\u0007${'x'.repeat(15_000)}`;
     const answers: Answer[] = [];
-    for (let batch = 0; batch < 21; batch++) answers.push(...(await Promise.all(Array.from({ length: 10 }, () => post(port, '/stale', { password: 'pw', siteName, siteId: '\u001b[31mid' })))));
+    for (let batch = 0; batch < 21; batch++)
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, () => post(port, '/stale', { password: 'pw', siteName, siteId: '\u001b[31mid' })),
+        )),
+      );
     await server.close();
     assert.ok(answers.every((a) => a.status === 410));
     const refused = events.filter((e) => e.reason === 'ClaimRefused');
@@ -198,11 +230,12 @@ describe('claims endpoint under attack', { timeout: 60_000 }, () => {
     const { server, port } = await serve({ store: new MemoryClaimStore(), maxConnections: 4 });
     const sockets: net.Socket[] = [];
     try {
-      const open = (): Promise<net.Socket> => new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => resolve(s));
-        s.on('error', () => undefined);
-        sockets.push(s);
-      });
+      const open = (): Promise<net.Socket> =>
+        new Promise((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(s));
+          s.on('error', () => undefined);
+          sockets.push(s);
+        });
       for (let i = 0; i < 4; i++) await open();
       await new Promise((r) => setTimeout(r, 100));
       const fifth = await open();
@@ -214,17 +247,25 @@ describe('claims endpoint under attack', { timeout: 60_000 }, () => {
         });
       });
       assert.equal(closed, true, 'the fifth connection is closed');
-      assert.ok(sockets.slice(0, 4).every((s) => !s.destroyed), 'the first four stay');
+      assert.ok(
+        sockets.slice(0, 4).every((s) => !s.destroyed),
+        'the first four stay',
+      );
     } finally {
       for (const s of sockets) s.destroy();
       await server.close();
     }
   });
 
-  test('a failure answers a generic 500; the reason goes to the site\'s events only', async () => {
+  test("a failure answers a generic 500; the reason goes to the site's events only", async () => {
     const store = new MemoryClaimStore();
     await store.create(newClaimRecord('good', 'pw', 1, future()));
-    const { server, port, events } = await serve({ store, issue: async () => { throw new Error('secret internal detail at /var/run/secrets/token'); } });
+    const { server, port, events } = await serve({
+      store,
+      issue: async () => {
+        throw new Error('secret internal detail at /var/run/secrets/token');
+      },
+    });
     try {
       const answer = await post(port, '/good', { password: 'pw', siteName: 'b' });
       assert.equal(answer.status, 500);

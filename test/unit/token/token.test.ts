@@ -31,7 +31,17 @@ function claimYaml(overrides: { expires?: Date; url?: string } = {}): string {
 
 const client = issueCertificate(ca, { commonName: 'l', usage: 'client' });
 function certYaml(): string {
-  return tokenYaml(certTokenSecret({ name: 't1', certPem: client.certPem, keyPem: client.keyPem, caPem: ca.certPem, interRouter: { host: '127.0.0.5', port: 55671 }, edge: { host: '127.0.0.5', port: 45671 }, site }));
+  return tokenYaml(
+    certTokenSecret({
+      name: 't1',
+      certPem: client.certPem,
+      keyPem: client.keyPem,
+      caPem: ca.certPem,
+      interRouter: { host: '127.0.0.5', port: 55671 },
+      edge: { host: '127.0.0.5', port: 45671 },
+      site,
+    }),
+  );
 }
 
 describe('token files', () => {
@@ -71,15 +81,22 @@ describe('token files', () => {
     ['no label', 'apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n', /without the label skupper\.io\/type/],
     ['other type', 'apiVersion: v1\nkind: Secret\nmetadata: {name: x, labels: {skupper.io/type: foo}}\n', /of type "foo", not a token/],
     ['claim record', 'apiVersion: v1\nkind: Secret\nmetadata: {name: x, labels: {skupper.io/type: token-claim-record}}\n', /claim record/],
-    ['no issuer', 'apiVersion: v1\nkind: Secret\nmetadata: {name: x, labels: {skupper.io/type: token-claim}}\n', /no skupper\.io\/generated-by/],
+    [
+      'no issuer',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: x, labels: {skupper.io/type: token-claim}}\n',
+      /no skupper\.io\/generated-by/,
+    ],
   ];
   for (const [what, text, re] of bad) {
     test(`refuses ${what} with a precise reason`, () => {
-      assert.throws(() => parseToken(text), (e: Error) => {
-        assert.match(e.message, re);
-        assert.equal(e.message.includes('\n'), false, 'one line');
-        return true;
-      });
+      assert.throws(
+        () => parseToken(text),
+        (e: Error) => {
+          assert.match(e.message, re);
+          assert.equal(e.message.includes('\n'), false, 'one line');
+          return true;
+        },
+      );
     });
   }
 

@@ -36,6 +36,9 @@ describe('writeTokenFile', () => {
   test('a folder that does not exist: one line, nothing left', () => {
     assert.throws(() => writeTokenFile(join(dir, 'nope', 't.yaml'), 'x'), /cannot write the token to .*: no such folder/);
     assert.throws(() => writeTokenFile(dir, 'x'), /it is a folder/);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 });

@@ -125,7 +125,8 @@ export class TcpListenerAdaptor {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false }, (socket) => this.accept(socket));
     server.maxConnections = 1_000_000;
     await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => reject(new Error(`tcp listener "${this.config.name}" cannot listen on ${this.config.host}:${this.config.port}: ${e.message}`));
+      const onError = (e: Error) =>
+        reject(new Error(`tcp listener "${this.config.name}" cannot listen on ${this.config.host}:${this.config.port}: ${e.message}`));
       server.once('error', onError);
       server.listen({ host: this.config.host, port: this.config.port, backlog: 4096 }, () => {
         server.off('error', onError);
@@ -202,7 +203,12 @@ export class TcpConnectorAdaptor implements LocalTarget {
 
   start(): void {
     this.remove = this.core.addTarget(this);
-    this.log.info('tcp connector up', { name: this.config.name, address: this.config.address, host: this.config.host, port: this.config.port });
+    this.log.info('tcp connector up', {
+      name: this.config.name,
+      address: this.config.address,
+      host: this.config.host,
+      port: this.config.port,
+    });
   }
 
   accept(handle: FlowHandle): FlowEndpoint {
