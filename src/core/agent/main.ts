@@ -19,13 +19,8 @@ import { type AgentModule, type AgentOptions, SiteAgent } from './agent';
 import { KubeSiteStore } from './kubeStore';
 import { sharesHostLoopback } from './hosts';
 import { LocalSiteStore, localAgentSite } from './localStore';
-import { linkAgentModules } from '../link/agentModules';
-import { serviceModules, siteEventRecorder } from './servicesAgent';
-
-/** Modules other parts add (claims server, services): each gets the agent context on start. */
-export const extraModules: AgentModule<Router>[] = [];
-// Issue 6: the claims endpoint and the link status publisher.
-extraModules.push(...(linkAgentModules() as AgentModule<Router>[]));
+import { linkAgentModules } from './modules/links';
+import { serviceModules, siteEventRecorder } from './modules/services';
 
 export function agentOptions(env: NodeJS.ProcessEnv = process.env): AgentOptions<Router> {
   const startRouter = (config: Parameters<typeof Router.start>[0]) => Router.start(config);
@@ -71,12 +66,14 @@ function logEvent(line: string): void {
 
 export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<SiteAgent<Router>> {
   const options = agentOptions(env);
-  // Services, network status and events (servicesAgent.ts): the recorder keeps the bounded event log
-  // (events.json) and writes Kubernetes Events; on a laptop the agent's in-memory recorder is kept.
+  // The recorder keeps the bounded event log (events.json) and writes Kubernetes Events; on a laptop the
+  // agent's in-memory recorder is kept.
   const recorder = options.kube instanceof KubeClient ? siteEventRecorder(options.kube, env.POD_NAME || 'site-agent', logEvent) : undefined;
   const agent = new SiteAgent<Router>(recorder ? { ...options, events: recorder } : options);
-  for (const module of extraModules) agent.addModule(module);
-  for (const module of serviceModules(recorder)) agent.addModule(module as AgentModule<Router>);
+  // The agent's modules (src/core/agent/modules/), composed here and nowhere else: the claims endpoint
+  // and the link status publisher; services, network status and events.
+  const modules: AgentModule[] = [...linkAgentModules(), ...serviceModules(recorder)];
+  for (const module of modules) agent.addModule(module);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

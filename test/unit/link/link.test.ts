@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildLinkStatus, checkLinkable, formatLinkStatus, linkSecret, nextLinkName } from '../../../src/core/link/link';
-import { statusDoc } from '../../../src/core/link/agentModules';
+import { statusDoc } from '../../../src/core/agent/modules/links';
 import { createCA, issueCertificate } from '../../../src/core/pki';
 import type { CertToken } from '../../../src/core/token/types';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SiteAgent } from '../../../src/core/agent/agent';
-import { claimsModule, linkStatusModule } from '../../../src/core/link/agentModules';
+import { claimsModule, linkStatusModule } from '../../../src/core/agent/modules/links';
 import { buildLinkStatus, createLink, deleteLink, waitForLink } from '../../../src/core/link/link';
 import { Router } from '../../../src/core/router/router';
 import { createToken } from '../../../src/core/token/issue';

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { AgentContext } from '../../../src/core/agent/agent';
-import { claimsModule } from '../../../src/core/link/agentModules';
-import { createCA, issueCertificate } from '../../../src/core/pki';
-import type { Ingress, RouterMode } from '../../../src/core/site/names';
-import { freePort, refused } from '../../net';
+import type { AgentContext } from '../../../../src/core/agent/agent';
+import { claimsModule } from '../../../../src/core/agent/modules/links';
+import { createCA, issueCertificate } from '../../../../src/core/pki';
+import type { Ingress, RouterMode } from '../../../../src/core/site/names';
+import { freePort, refused } from '../../../net';
 
 const dir = mkdtempSync(join(tmpdir(), 'van-claims-module-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,15 +11,15 @@
 // forwards, and writes its network.json into its folder.
 import { type FSWatcher, renameSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeClient } from '../kube/client';
-import { type WatchHandle, watchWithReconnect } from '../kube/watch';
-import { SERVICES_CONFIGMAP } from '../service/definition';
-import { LOCAL_FORWARDS_FILE, LOCAL_SERVICES_FILE, readLocalServices } from '../service/local';
-import { CLAIMS_PORT, HEALTH_PORT } from '../site/names';
-import type { AgentContext, AgentModule } from './agent';
-import { NETWORK_KEY, sameStatus } from './networkStatus';
-import { type KubeLike, ServicesModule } from './servicesModule';
-import { NetworkStatusPublisher, SiteEventRecorder, type StatusKube } from './statusPublisher';
+import type { KubeClient } from '../../kube/client';
+import { type WatchHandle, watchWithReconnect } from '../../kube/watch';
+import { SERVICES_CONFIGMAP } from '../../service/definition';
+import { LOCAL_FORWARDS_FILE, LOCAL_SERVICES_FILE, readLocalServices } from '../../service/local';
+import { CLAIMS_PORT, HEALTH_PORT } from '../../site/names';
+import type { AgentContext, AgentModule } from '../agent';
+import { NETWORK_KEY, sameStatus } from '../networkStatus';
+import { type KubeLike, ServicesModule } from '../servicesModule';
+import { NetworkStatusPublisher, SiteEventRecorder, type StatusKube } from '../statusPublisher';
 
 /** A laptop site's network.json is rewritten at least this often when nothing changed (lastSeen times). */
 const LOCAL_REPUBLISH_MS = 30_000;

@@ -1,4 +1,4 @@
-// The agent modules of issue 6, run in the router pod (or the local site's process):
+// The link modules of the site agent, run in the router pod (or the local site's process):
 // - claims: the HTTPS claims endpoint (port 8081 on the pod IP) with the site's server certificate,
 //   on sites that accept links only (an interior site with an ingress); it also notices a new server certificate (revoke-access) and has the agent restart its listeners
 //   with it, dropping the links they had accepted;
@@ -9,21 +9,21 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorMessage } from '../errors';
-import type { KubeClient, KubeObject } from '../kube/client';
-import type { AgentContext, AgentModule } from '../agent/agent';
-import type { ConnectionStatus } from '../router/api';
-import { type StatusKube, patchStatusKeys } from '../agent/statusPublisher';
-import { readLocalSite } from '../site/local';
-import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks } from '../site/names';
-import { ClaimsServer } from '../token/claimsServer';
-import { KeyPool } from '../pki';
-import { GateClient } from '../controller/gateClient';
-import { certIssuer } from './issuer';
-import { KubeLinkSite, SITE_STATUS_KEY } from './kubeSite';
-import { LOCAL_STATUS_FILE, LocalLinkSite } from './localSite';
-import type { LinkSite, PublishedConnection, SiteStatusDoc } from './site';
-import { secretText } from './site';
+import { errorMessage } from '../../errors';
+import type { KubeClient, KubeObject } from '../../kube/client';
+import type { AgentContext, AgentModule } from '../agent';
+import type { ConnectionStatus } from '../../router/api';
+import { type StatusKube, patchStatusKeys } from '../statusPublisher';
+import { readLocalSite } from '../../site/local';
+import { CLAIMS_PORT, SITE_CONFIGMAP, SITE_SERVER_SECRET, acceptsLinks } from '../../site/names';
+import { ClaimsServer } from '../../token/claimsServer';
+import { KeyPool } from '../../pki';
+import { GateClient } from '../../controller/gateClient';
+import { certIssuer } from '../../link/issuer';
+import { KubeLinkSite, SITE_STATUS_KEY } from '../../link/kubeSite';
+import { LOCAL_STATUS_FILE, LocalLinkSite } from '../../link/localSite';
+import type { LinkSite, PublishedConnection, SiteStatusDoc } from '../../link/site';
+import { secretText } from '../../link/site';
 
 interface ConnectionLike {
   name?: string;
