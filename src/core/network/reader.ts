@@ -1,8 +1,15 @@
-// Reads the network from every kubeconfig context at once. Each context is read on its own with its own
-// timeout, so a dead or slow cluster shows its error within seconds and never holds the others up.
-// Watches (not polling) on the objects that make up a site drive re-reads, debounced.
+// Reads the network from every kubeconfig context at once. Each context is read on its own, through the
+// same Kubernetes access as the actions (src/core/kube: kubeconfig merge, context resolution, per-call
+// timeout, error wording), so a dead or slow cluster shows its error within seconds and never holds the
+// others up; the tree and an action on the same context always agree. Watches (not polling, reconnecting
+// with back-off) on the objects that make up a site drive re-reads, debounced.
 import { EventEmitter } from 'node:events';
-import * as k8s from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { errorMessage, UserError } from '../errors';
+import { KubeClient } from '../kube/client';
+import { type Kubeconfig, kubeConfigFor, kubeconfigFiles, loadKubeconfig, resolveContext } from '../kube/config';
+import { type CallContext, kubeError, statusCode } from '../kube/errors';
+import { type WatchHandle, watchWithReconnect } from '../kube/watch';
 import { buildSite, LINK_LABEL, SERVICES_CONFIGMAP, SITE_CONFIGMAP, STATUS_CONFIGMAP, type KubeObject, mergeNetwork } from './model';
 import type { ClusterModel, ContextRecord, NamespaceRecord, NetworkStatus, SiteRecord, WorkloadRecord } from './types';
 import { readLocalSites } from './local';
@@ -22,7 +29,7 @@ export interface ReaderOptions {
   /** how long a namespace's workloads stay cached (default 10 s); see readWorkloads */
   workloadsTtlMs?: number;
   /** lists a namespace's workloads (default: the API server's Deployments and StatefulSets); for tests */
-  listWorkloads?: (kc: k8s.KubeConfig, namespace: string) => Promise<WorkloadRecord[]>;
+  listWorkloads?: (client: KubeClient, namespace: string) => Promise<WorkloadRecord[]>;
   /** the clock of the workloads cache (default Date.now); for tests */
   now?: () => number;
 }
@@ -33,171 +40,84 @@ interface WorkloadsRead {
   read: Promise<WorkloadRecord[]>;
 }
 
-export class TimeoutError extends Error {}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
-    }),
-  ]);
-}
-
-/** One line a person can act on, from whatever client-node or the network threw. */
-export function describeKubeError(e: unknown, server?: string): string {
-  const anyE = e as any;
-  const code = anyE?.code ?? anyE?.statusCode ?? anyE?.response?.statusCode;
-  const body = anyE?.body;
-  let message: string | undefined;
-  if (body) {
-    try {
-      message = (typeof body === 'string' ? JSON.parse(body) : body)?.message;
-    } catch {
-      message = undefined;
-    }
-  }
-  const where = server ? ` (${server})` : '';
-  const cause = anyE?.cause?.code ?? anyE?.code;
-  if (cause === 'ECONNREFUSED') return `cannot reach the API server${where}: connection refused`;
-  if (cause === 'ENOTFOUND' || cause === 'EAI_AGAIN') return `cannot resolve the API server's host${where}`;
-  if (cause === 'ETIMEDOUT' || e instanceof TimeoutError)
-    return e instanceof TimeoutError ? `${anyE.message}${where}` : `the API server${where} did not answer`;
-  if (cause === 'ECONNRESET') return `the API server${where} closed the connection`;
-  if (code === 401) return `not authorized: the credentials of this context were refused${where}`;
-  if (code === 403) return `forbidden: ${message ?? 'the user of this context may not read this'}`;
-  if (typeof code === 'number' && message) return `${message} (HTTP ${code})`;
-  const text = anyE?.message ?? String(e);
-  if (/ECONNREFUSED/.test(text)) return `cannot reach the API server${where}: connection refused`;
-  return text.split('\n')[0];
-}
-
-const isStatus = (e: unknown, code: number) => (e as any)?.code === code || (e as any)?.statusCode === code;
-
 /** The workloads cache key: the server too, so a kubeconfig that moves a context never gets another cluster's list. */
 const workloadsKey = (context: string, namespace: string, server: string | undefined) => [context, namespace, server ?? ''].join('\0');
 
-export interface KubeconfigInfo {
-  config: k8s.KubeConfig;
-  files: string[];
-  error?: string;
-}
-
-export function kubeconfigFiles(kubeconfig?: string): string[] {
-  const env = kubeconfig ?? process.env.KUBECONFIG;
-  if (env) return env.split(process.platform === 'win32' ? ';' : ':').filter(Boolean);
-  const home = process.env.HOME ?? process.env.USERPROFILE ?? '';
-  return [`${home}/.kube/config`];
-}
-
-export function loadKubeconfig(kubeconfig?: string): KubeconfigInfo {
-  const files = kubeconfigFiles(kubeconfig);
-  const config = new k8s.KubeConfig();
-  const merged = { clusters: [] as any[], users: [] as any[], contexts: [] as any[], currentContext: '' };
-  const errors: string[] = [];
-  for (const file of files) {
-    try {
-      const one = new k8s.KubeConfig();
-      one.loadFromFile(file);
-      // first file wins for duplicate names, like kubectl
-      for (const c of one.clusters) if (!merged.clusters.some((x) => x.name === c.name)) merged.clusters.push(c);
-      for (const u of one.users) if (!merged.users.some((x) => x.name === u.name)) merged.users.push(u);
-      for (const c of one.contexts) if (!merged.contexts.some((x) => x.name === c.name)) merged.contexts.push(c);
-      if (!merged.currentContext && one.currentContext) merged.currentContext = one.currentContext;
-    } catch (e) {
-      const m = (e as Error).message ?? String(e);
-      errors.push(/ENOENT/.test(m) ? `${file}: no such file` : `${file}: ${m.split('\n')[0]}`);
-    }
+/**
+ * The kubeconfig as the actions load it (src/core/kube/config.ts: kubectl's merge rules, its errors), except
+ * that an explicit list is read like KUBECONFIG (a missing file is skipped): the tree shows what loads.
+ */
+function loadConfig(kubeconfig: string | undefined): { config?: Kubeconfig; files: string[]; error?: string } {
+  const env = kubeconfig === undefined ? process.env : { ...process.env, KUBECONFIG: kubeconfig };
+  try {
+    const config = loadKubeconfig(undefined, env);
+    return { config, files: config.files, error: config.contexts.length === 0 ? 'the kubeconfig has no contexts' : undefined };
+  } catch (e) {
+    return { files: kubeconfigFiles(undefined, env), error: errorMessage(e) };
   }
-  config.loadFromOptions(merged);
-  const error = merged.contexts.length === 0 ? (errors.length ? errors.join('; ') : 'the kubeconfig has no contexts') : undefined;
-  return { config, files, error };
 }
 
-/** A KubeConfig whose current context is `name`, without touching the user's file. */
-export function configFor(base: k8s.KubeConfig, name: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({ clusters: base.clusters, users: base.users, contexts: base.contexts, currentContext: name });
-  return kc;
-}
-
-async function readContext(base: k8s.KubeConfig, rec: ContextRecord, timeoutMs: number): Promise<ContextRecord> {
-  const kc = configFor(base, rec.name);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const server = rec.server;
+/**
+ * One context's sites, through a KubeClient (per-call timeout, errors worded as for the actions). Never
+ * throws: a failure is the context's (or a namespace's) error line.
+ */
+async function readContext(client: KubeClient, rec: ContextRecord): Promise<ContextRecord> {
   const started = Date.now();
-  const work = async (): Promise<ContextRecord> => {
-    let siteNamespaces: string[] = [];
-    let namespaceScoped = false;
-    const siteCms = new Map<string, KubeObject>();
-    try {
-      const list = await core.listConfigMapForAllNamespaces({ fieldSelector: `metadata.name=${SITE_CONFIGMAP}` });
-      for (const cm of list.items) {
-        const ns = cm.metadata?.namespace;
-        if (ns) siteCms.set(ns, cm as KubeObject);
-      }
-      siteNamespaces = [...siteCms.keys()];
-    } catch (e) {
-      if (!isStatus(e, 403)) throw e;
-      namespaceScoped = true;
-      try {
-        const cm = await core.readNamespacedConfigMap({ name: SITE_CONFIGMAP, namespace: rec.namespace });
-        siteCms.set(rec.namespace, cm as KubeObject);
-        siteNamespaces = [rec.namespace];
-      } catch (e2) {
-        if (!isStatus(e2, 404)) throw e2;
-      }
-    }
-    const namespaces: NamespaceRecord[] = await Promise.all(
-      siteNamespaces.sort().map(async (namespace): Promise<NamespaceRecord> => {
-        try {
-          const site = await readSite(core, rec.name, namespace, siteCms.get(namespace)!);
-          return { name: namespace, site, own: namespace === rec.namespace };
-        } catch (e) {
-          return { name: namespace, own: namespace === rec.namespace, error: describeKubeError(e, server) };
-        }
-      }),
-    );
-    if (!namespaces.some((n) => n.name === rec.namespace)) namespaces.unshift({ name: rec.namespace, own: true });
-    return { ...rec, phase: 'ok', error: undefined, namespaceScoped, namespaces, elapsedMs: Date.now() - started };
-  };
+  const failed = (e: unknown, verb: string, resource: string, namespace?: string): string =>
+    kubeError(e, client.callContext(verb, resource, undefined, namespace)).message;
+  let siteNamespaces: string[] = [];
+  let namespaceScoped = false;
+  const siteCms = new Map<string, KubeObject>();
   try {
-    return await withTimeout(work(), timeoutMs, 'the API server');
+    const list = await client.core.listConfigMapForAllNamespaces({ fieldSelector: `metadata.name=${SITE_CONFIGMAP}` });
+    for (const cm of list.items) {
+      const ns = cm.metadata?.namespace;
+      if (ns) siteCms.set(ns, cm as KubeObject);
+    }
+    siteNamespaces = [...siteCms.keys()];
   } catch (e) {
-    return { ...rec, phase: 'error', error: describeKubeError(e, server), namespaces: [], elapsedMs: Date.now() - started };
+    if (statusCode(e) !== 403)
+      return { ...rec, phase: 'error', error: failed(e, 'list', 'configmaps'), namespaces: [], elapsedMs: Date.now() - started };
+    // a namespace-only user: their own namespace is all they may read
+    namespaceScoped = true;
+    try {
+      const cm = await client.get('ConfigMap', SITE_CONFIGMAP, rec.namespace);
+      if (cm) {
+        siteCms.set(rec.namespace, cm);
+        siteNamespaces = [rec.namespace];
+      }
+    } catch (e2) {
+      return { ...rec, phase: 'error', error: errorMessage(e2), namespaces: [], elapsedMs: Date.now() - started };
+    }
   }
+  const namespaces: NamespaceRecord[] = await Promise.all(
+    siteNamespaces.sort().map(async (namespace): Promise<NamespaceRecord> => {
+      try {
+        const site = await readSite(client, rec.name, namespace, siteCms.get(namespace)!);
+        return { name: namespace, site, own: namespace === rec.namespace };
+      } catch (e) {
+        return { name: namespace, own: namespace === rec.namespace, error: errorMessage(e) };
+      }
+    }),
+  );
+  if (!namespaces.some((n) => n.name === rec.namespace)) namespaces.unshift({ name: rec.namespace, own: true });
+  return { ...rec, phase: 'ok', error: undefined, namespaceScoped, namespaces, elapsedMs: Date.now() - started };
 }
 
-const ignore404 = async <T>(p: Promise<T>): Promise<T | undefined> => {
-  try {
-    return await p;
-  } catch (e) {
-    if (isStatus(e, 404)) return undefined;
-    throw e;
-  }
-};
-
-async function readSite(core: k8s.CoreV1Api, context: string, namespace: string, site: KubeObject): Promise<SiteRecord> {
+async function readSite(client: KubeClient, context: string, namespace: string, site: KubeObject): Promise<SiteRecord> {
   const [secrets, services, status] = await Promise.all([
-    core
-      .listNamespacedSecret({ namespace, labelSelector: LINK_LABEL })
-      .then((l) => l.items as KubeObject[])
-      .catch((e) => {
-        if (isStatus(e, 403)) return [] as KubeObject[];
-        throw e;
-      }),
-    ignore404(core.readNamespacedConfigMap({ name: SERVICES_CONFIGMAP, namespace })),
-    ignore404(core.readNamespacedConfigMap({ name: STATUS_CONFIGMAP, namespace })),
+    client.core.listNamespacedSecret({ namespace, labelSelector: LINK_LABEL }).then(
+      (l) => l.items as KubeObject[],
+      (e) => {
+        // a user who may read ConfigMaps but not Secrets still sees the site, without its links
+        if (statusCode(e) === 403) return [] as KubeObject[];
+        throw kubeError(e, client.callContext('list', 'secrets', undefined, namespace));
+      },
+    ),
+    client.get('ConfigMap', SERVICES_CONFIGMAP, namespace),
+    client.get('ConfigMap', STATUS_CONFIGMAP, namespace),
   ]);
-  return buildSite({
-    context,
-    namespace,
-    site,
-    linkSecrets: secrets,
-    services: services as KubeObject | undefined,
-    status: status as KubeObject | undefined,
-  });
+  return buildSite({ context, namespace, site, linkSecrets: secrets, services, status });
 }
 
 export interface NetworkEvents {
@@ -209,9 +129,9 @@ export interface NetworkEvents {
  * emit `change` (debounced) when a site, its links, services or published status change.
  */
 export class NetworkReader extends EventEmitter<NetworkEvents> {
-  private base: k8s.KubeConfig = new k8s.KubeConfig();
+  private config?: Kubeconfig;
   private model: ClusterModel = { contexts: [], kubeconfigFiles: [], local: [] };
-  private watches = new Map<string, AbortController[]>();
+  private watches = new Map<string, WatchHandle[]>();
   private rereads = new Map<string, NodeJS.Timeout>();
   private emitTimer?: NodeJS.Timeout;
   private workloads = new Map<string, WorkloadsRead>();
@@ -238,26 +158,18 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
 
   /** (Re)load the kubeconfig and list its contexts, without calling any cluster. */
   loadContexts(): ClusterModel {
-    const info = loadKubeconfig(this.opts.kubeconfig);
-    this.base = info.config;
+    const info = loadConfig(this.opts.kubeconfig);
+    this.config = info.config;
+    const current = info.config?.currentContext;
     const old = new Map(this.model.contexts.map((c) => [c.name, c]));
-    const contexts: ContextRecord[] = info.config.contexts.map((c) => {
-      const cluster = info.config.clusters.find((x) => x.name === c.cluster);
-      const namespace = this.opts.namespaceFor?.(c.name) ?? c.namespace ?? 'default';
+    const contexts: ContextRecord[] = (info.config?.contexts ?? []).map((c) => {
+      const namespace = this.opts.namespaceFor?.(c.name) ?? c.namespace;
+      const server = c.server || undefined;
       const prev = old.get(c.name);
-      const same = prev && prev.server === cluster?.server && prev.namespace === namespace && prev.user === c.user;
+      const same = prev && prev.server === server && prev.namespace === namespace && prev.user === c.user;
       return same
-        ? { ...prev, current: c.name === info.config.currentContext }
-        : {
-            name: c.name,
-            cluster: c.cluster,
-            server: cluster?.server,
-            user: c.user,
-            namespace,
-            current: c.name === info.config.currentContext,
-            phase: 'idle',
-            namespaces: [],
-          };
+        ? { ...prev, current: c.name === current }
+        : { name: c.name, cluster: c.cluster, server, user: c.user, namespace, current: c.name === current, phase: 'idle', namespaces: [] };
     });
     for (const name of old.keys()) if (!contexts.some((c) => c.name === name)) this.stopWatches(name);
     this.model = { ...this.model, contexts, kubeconfigFiles: info.files, kubeconfigError: info.error };
@@ -293,7 +205,7 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     if (!rec || this.disposed) return;
     const gen = this.generation;
     if (rec.phase === 'idle' || rec.phase === 'error') this.replace({ ...rec, phase: 'loading' });
-    const next = await readContext(this.base, { ...rec }, this.opts.timeoutMs ?? 5000);
+    const next = await this.read(rec);
     if (this.disposed || gen !== this.generation) return;
     const still = this.model.contexts.find((c) => c.name === name);
     if (!still || still.server !== rec.server || still.namespace !== rec.namespace) return;
@@ -311,8 +223,30 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     await this.refreshContext(context);
   }
 
-  clientFor(context: string): k8s.KubeConfig {
-    return configFor(this.base, context);
+  /**
+   * The client the actions would make for this context (src/core/kube: same kubeconfig merge, same
+   * resolution, same error wording), with the reader's namespace and per-call timeout.
+   */
+  clientFor(context: string): KubeClient {
+    if (!this.config) throw new UserError(this.model.kubeconfigError ?? 'no kubeconfig loaded');
+    const rec = this.model.contexts.find((c) => c.name === context);
+    const info = resolveContext(this.config, context);
+    return new KubeClient(kubeConfigFor(this.config, info), info.name, info.server, rec?.namespace ?? info.namespace, this.timeoutMs);
+  }
+
+  private get timeoutMs(): number {
+    return this.opts.timeoutMs ?? 5000;
+  }
+
+  private async read(rec: ContextRecord): Promise<ContextRecord> {
+    const started = Date.now();
+    let client: KubeClient;
+    try {
+      client = this.clientFor(rec.name);
+    } catch (e) {
+      return { ...rec, phase: 'error', error: errorMessage(e), namespaces: [], elapsedMs: Date.now() - started };
+    }
+    return readContext(client, { ...rec });
   }
 
   /**
@@ -331,7 +265,7 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     const now = this.opts.now?.() ?? Date.now();
     const cached = this.workloads.get(key);
     if (cached && now - cached.at < (this.opts.workloadsTtlMs ?? 10_000)) return cached.read;
-    const entry: WorkloadsRead = { at: now, read: this.listWorkloads(context, namespace, rec.server) };
+    const entry: WorkloadsRead = { at: now, read: this.listWorkloads(context, namespace) };
     this.workloads.set(key, entry);
     entry.read.catch(() => {
       // only this read's entry: an invalidation and a newer read may have replaced it meanwhile
@@ -355,12 +289,13 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
     }
   }
 
-  private async listWorkloads(context: string, namespace: string, server: string | undefined): Promise<WorkloadRecord[]> {
+  private async listWorkloads(context: string, namespace: string): Promise<WorkloadRecord[]> {
     const list = this.opts.listWorkloads ?? listWorkloadsFromApi;
+    const client = this.clientFor(context);
     try {
-      return await withTimeout(list(this.clientFor(context), namespace), this.opts.timeoutMs ?? 5000, 'the API server');
+      return await list(client, namespace);
     } catch (e) {
-      throw new Error(describeKubeError(e, server), { cause: e });
+      throw kubeError(e, client.callContext('list', 'deployments', undefined, namespace));
     }
   }
 
@@ -390,10 +325,12 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
 
   private ensureWatches(rec: ContextRecord): void {
     if (this.watches.has(rec.name) || this.disposed) return;
-    const controllers: AbortController[] = [];
-    this.watches.set(rec.name, controllers);
-    const kc = configFor(this.base, rec.name);
-    const watch = new k8s.Watch(kc);
+    let kc: KubeConfig;
+    try {
+      kc = this.clientFor(rec.name).kc;
+    } catch {
+      return;
+    }
     const scope = rec.namespaceScoped ? `/api/v1/namespaces/${rec.namespace}` : '/api/v1';
     const targets: [string, Record<string, string>][] = [
       [`${scope}/configmaps`, { fieldSelector: `metadata.name=${SITE_CONFIGMAP}` }],
@@ -401,44 +338,38 @@ export class NetworkReader extends EventEmitter<NetworkEvents> {
       [`${scope}/configmaps`, { fieldSelector: `metadata.name=${STATUS_CONFIGMAP}` }],
       [`${scope}/secrets`, { labelSelector: LINK_LABEL }],
     ];
-    const startOne = (path: string, query: Record<string, string>, delay: number) => {
-      setTimeout(() => {
-        if (this.disposed || this.watches.get(rec.name) !== controllers) return;
-        let opened = Date.now();
-        watch
-          .watch(
-            path,
-            { ...query, allowWatchBookmarks: 'false' },
-            () => {
-              // the first events replay what we just read; one debounced re-read absorbs them
-              this.scheduleReread(rec.name);
-            },
-            (err) => {
-              if (this.disposed || this.watches.get(rec.name) !== controllers) return;
-              // server closes watches every few minutes: reconnect, backing off when it fails fast
-              const quick = Date.now() - opened < 2000;
-              if (err) this.opts.log?.(`watch ${rec.name} ${path}: ${describeKubeError(err)}`);
-              startOne(path, query, err || quick ? 5000 : 0);
-              if (err) this.scheduleReread(rec.name);
-            },
-          )
-          .then((c) => {
-            opened = Date.now();
-            controllers.push(c);
-          })
-          .catch((err) => {
-            this.opts.log?.(`watch ${rec.name} ${path}: ${describeKubeError(err)}`);
-            if (!this.disposed && this.watches.get(rec.name) === controllers) startOne(path, query, 5000);
-          });
-      }, delay);
+    // Each event, and each (re)connect (the server ends watches every few minutes; a reconnect may have
+    // missed changes), schedules one debounced re-read: the first events replay what was just read.
+    const reread = () => this.scheduleReread(rec.name);
+    this.watches.set(
+      rec.name,
+      targets.map(([path, query]) =>
+        watchWithReconnect(kc, path, {
+          query: { ...query, allowWatchBookmarks: false },
+          onEvent: reread,
+          onConnect: reread,
+          onError: (err) => this.opts.log?.(`watch ${rec.name} ${path}: ${errorMessage(kubeError(err, this.watchContext(rec, path)))}`),
+          minBackoffMs: 1000,
+          maxBackoffMs: 30_000,
+        }),
+      ),
+    );
+  }
+
+  private watchContext(rec: ContextRecord, path: string): CallContext {
+    return {
+      verb: 'watch',
+      resource: path.split('/').pop() ?? path,
+      cluster: rec.name,
+      server: rec.server ?? '',
+      timeoutMs: this.timeoutMs,
     };
-    for (const [path, query] of targets) startOne(path, query, 0);
   }
 
   private stopWatches(context: string): void {
     const list = this.watches.get(context);
     this.watches.delete(context);
-    for (const c of list ?? []) c.abort();
+    for (const w of list ?? []) w.stop();
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 // The Deployments and StatefulSets of one namespace, for the Clusters tree's Workloads folder. Read on
-// demand (when the folder opens), with the same per-context client and timeout as the network reader.
-import * as k8s from '@kubernetes/client-node';
+// demand (when the folder opens), through the network reader's client for the context (its per-call timeout).
+import type { KubeClient } from '../kube/client';
 import type { WorkloadRecord } from './types';
 
 interface PodTemplateLike {
@@ -38,11 +38,10 @@ export function toWorkloadRecord(kind: WorkloadRecord['kind'], namespace: string
 }
 
 /** Deployments then StatefulSets (not Skupper's own), each sorted by name. Throws what the API (or the timeout) threw. */
-export async function listWorkloads(kc: k8s.KubeConfig, namespace: string): Promise<WorkloadRecord[]> {
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
+export async function listWorkloads(client: KubeClient, namespace: string): Promise<WorkloadRecord[]> {
   const [deployments, statefulsets] = await Promise.all([
-    apps.listNamespacedDeployment({ namespace }),
-    apps.listNamespacedStatefulSet({ namespace }),
+    client.apps.listNamespacedDeployment({ namespace }),
+    client.apps.listNamespacedStatefulSet({ namespace }),
   ]);
   const byName = (a: WorkloadRecord, b: WorkloadRecord) => a.name.localeCompare(b.name);
   const d = deployments.items

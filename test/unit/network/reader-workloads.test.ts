@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../../../src/core/kube/client';
 import { NetworkReader } from '../../../src/core/network/reader';
 import type { WorkloadRecord } from '../../../src/core/network/types';
 
@@ -37,7 +37,7 @@ contexts:
 const TTL = 10_000;
 
 /** A reader whose list function records its calls and answers with a numbered Deployment per call. */
-function setup(list?: (kc: KubeConfig, namespace: string) => Promise<WorkloadRecord[]>) {
+function setup(list?: (client: KubeClient, namespace: string) => Promise<WorkloadRecord[]>) {
   let now = 1_000_000;
   const calls: { context: string; namespace: string }[] = [];
   const reader = new NetworkReader({
@@ -47,8 +47,8 @@ function setup(list?: (kc: KubeConfig, namespace: string) => Promise<WorkloadRec
     now: () => now,
     listWorkloads:
       list ??
-      (async (kc, namespace) => {
-        calls.push({ context: kc.getCurrentContext(), namespace });
+      (async (client, namespace) => {
+        calls.push({ context: client.contextName, namespace });
         return [{ kind: 'deployment', name: `read-${calls.length}`, namespace, ports: [9090] }];
       }),
   });
@@ -158,7 +158,7 @@ describe('NetworkReader.readWorkloads cache', () => {
     });
     await assert.rejects(
       reader.readWorkloads('east', 'shop'),
-      /cannot reach the API server \(https:\/\/127\.0\.0\.1:1\): connection refused/,
+      /: cannot reach cluster east at https:\/\/127\.0\.0\.1:1: connection refused$/,
     );
     fail = false;
     assert.deepEqual(names(await reader.readWorkloads('east', 'shop')), ['db']);
