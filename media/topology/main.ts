@@ -44,6 +44,8 @@ function style(): any[] {
     { selector: 'edge[state = "connecting"], edge[state = "degraded"]', style: { 'line-color': warn, 'target-arrow-color': warn, 'line-style': 'dashed' } },
     { selector: 'edge[state = "down"]', style: { 'line-style': 'dotted' } },
     { selector: 'edge:selected', style: { width: 5 } },
+    // Traffic between sites (client site → service site): as wide as it is busy, beside the links.
+    { selector: 'edge[kind = "traffic"]', style: { width: 'data(width)', 'line-color': css('--vscode-charts-blue', '#3794ff'), 'target-arrow-color': css('--vscode-charts-blue', '#3794ff'), 'line-style': 'solid', 'line-opacity': 0.85, 'control-point-step-size': 50, color: css('--vscode-charts-blue', '#3794ff') } },
   ];
 }
 
@@ -151,6 +153,11 @@ function render(graph: Graph) {
   document.body.dataset.renderMs = String(ms);
   document.body.dataset.siteNames = cy.nodes('[kind = "site"]').map((n) => String(n.data('label'))).sort().join(',');
   document.body.dataset.upEdges = cy.edges('[state = "up"]').map((e) => `${e.source().data('label')}>${e.target().data('label')}`).sort().join(',');
+  document.body.dataset.trafficEdges = cy
+    .edges('[kind = "traffic"]')
+    .map((e) => `${e.data('sourceSite')}>${e.data('destSite')}: ${e.data('label')}`)
+    .sort()
+    .join('|');
   document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
   vscode.postMessage({ type: 'rendered', ms, nodes: cy.nodes('[kind = "site"]').length, edges: cy.edges().length });
 }
@@ -169,11 +176,28 @@ cy.on('tap', 'node[kind = "site"], edge', (e) => {
   const details = document.getElementById('details') as HTMLElement;
   const d = el.data();
   details.hidden = false;
+  if (d.kind === 'traffic') {
+    details.textContent = `Traffic ${d.sourceSite} → ${d.destSite}: ${d.label} · ${d.flowsTotal} flows in all${d.errors ? ` · ${d.errors} errors` : ''}`;
+    vscode.postMessage({ type: 'traffic', sourceSite: d.sourceSite, destSite: d.destSite });
+    return;
+  }
   details.textContent = el.isEdge()
     ? `Link ${d.name}: ${d.state} · cost ${d.cost}${d.error ? ` · ${d.error}` : ''}`
     : `Site ${d.label}${d.context ? ` · ${d.context}/${d.namespace}` : ''}${d.services ? ` · exposes ${d.services}` : ''}`;
   vscode.postMessage({ type: 'select', kind: el.isEdge() ? 'link' : 'site', id: el.id() });
 });
+
+/** The service filter of the traffic edges: the services the host knows, the one chosen kept. */
+const serviceSelect = document.getElementById('service') as HTMLSelectElement;
+function services(list: string[], chosen: string) {
+  const want = ['', ...list];
+  const have = Array.from(serviceSelect.options, (o) => o.value);
+  if (want.join('\n') !== have.join('\n')) {
+    serviceSelect.replaceChildren(...want.map((v) => new Option(v || 'all services', v)));
+  }
+  serviceSelect.value = chosen;
+}
+serviceSelect.addEventListener('change', () => vscode.postMessage({ type: 'filter', address: serviceSelect.value }));
 
 document.getElementById('fit')!.addEventListener('click', () => cy.fit(undefined, 30));
 document.getElementById('relayout')!.addEventListener('click', () => {
@@ -189,7 +213,10 @@ document.getElementById('connect')!.addEventListener('click', (e) => {
 
 window.addEventListener('message', (event) => {
   const m = event.data;
-  if (m?.type === 'graph') render(m.graph as Graph);
+  if (m?.type === 'graph') {
+    render(m.graph as Graph);
+    services(Array.isArray(m.services) ? m.services : [], String(m.filter ?? ''));
+  }
 });
 // theme changes: VS Code updates the body class
 new MutationObserver(() => cy.style(style())).observe(document.body, { attributes: true, attributeFilter: ['class'] });

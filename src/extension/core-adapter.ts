@@ -1,5 +1,6 @@
 // The one place where the extension calls into src/core for actions. Each function is thin: it maps the
 // extension's arguments onto the core's API. Actions whose core has not landed throw NotAvailable.
+import { refuseOnV2Site } from '../core/v2/mode';
 import { type SiteEvent, parseEvents } from '../core/agent/events';
 import { Cancelled, NotFound, UserError } from '../core/errors';
 import { KubeClient } from '../core/kube/client';
@@ -21,6 +22,7 @@ import { createLink, deleteLink, waitForLink } from '../core/link/link';
 import { expose, readDefinitions, readWorkload, unexpose } from '../core/service/expose';
 import type { WorkloadKind } from '../core/service/plan';
 import { InitCleanupFailed, deleteSite, initSite, siteStatus, type SiteStatus } from '../core/site/kube';
+import { findDeclaredSite } from '../core/site/declared';
 import { readSiteEvents } from '../core/site/events';
 import type { Ingress } from '../core/site/names';
 import { createToken } from '../core/token/issue';
@@ -106,6 +108,8 @@ export interface ForwardOptions {
 
 export interface Adapter {
   init(t: Target, o: InitOptions, progress: Progress, signal?: AbortSignal): Promise<string>;
+  /** The site a hand-written skupper-site ConfigMap declares in the target (not installed yet), or undefined. */
+  declaredSite(t: Target): Promise<string | undefined>;
   deleteSite(t: Target, progress: Progress): Promise<string>;
   status(t: Target): Promise<string>;
   createToken(t: Target, o: TokenOptions): Promise<string /* YAML */>;
@@ -135,6 +139,9 @@ const notLocal = (t: Target, what: string) => {
 };
 
 export const adapter: Adapter = {
+  async declaredSite(t) {
+    return t.local ? undefined : findDeclaredSite(client(t));
+  },
   async init(t, o, progress, signal) {
     notLocal(t, 'Initialize Site');
     const c = client(t);
@@ -159,7 +166,9 @@ export const adapter: Adapter = {
       const r = await deleteLocalSite(t.local.dir);
       return r.existed ? `Laptop site ${t.local.name} deleted${r.stopped ? ' (router stopped)' : ''}` : `no laptop site ${t.local.name}`;
     }
-    const r = await deleteSite(client(t), { progress });
+    const c = client(t);
+    await refuseOnV2Site(c, 'Delete Site (delete the Site resource instead)');
+    const r = await deleteSite(c, { progress });
     return r.existed
       ? `Site ${r.site?.name ?? ''} deleted from ${t.context}/${t.namespace}`
       : `no site in ${t.context}/${t.namespace}: nothing to delete`;
@@ -170,6 +179,7 @@ export const adapter: Adapter = {
     return statusText(s, `${t.context}/${t.namespace}`);
   },
   async createToken(t, o) {
+    if (!t.local) await refuseOnV2Site(client(t), 'Create Token (apply an AccessGrant instead)');
     const created = await createToken(linkSite(t), {
       type: o.type ?? 'claim',
       expiryMs: parseDuration(o.expiry ?? '15m'),
@@ -178,6 +188,7 @@ export const adapter: Adapter = {
     return tokenYaml(created.secret);
   },
   async saveToken(t, o, file) {
+    if (!t.local) await refuseOnV2Site(client(t), 'Create Token (apply an AccessGrant instead)');
     const site = linkSite(t);
     const created = await createToken(site, { type: o.type ?? 'claim', expiryMs: parseDuration(o.expiry ?? '15m'), uses: o.uses ?? 1 });
     try {
@@ -192,6 +203,7 @@ export const adapter: Adapter = {
     }
   },
   async createLink(t, tokenYamlText, o, progress) {
+    if (!t.local) await refuseOnV2Site(client(t), 'Create Link (apply an AccessToken instead)');
     const site = linkSite(t);
     const result = await createLink(site, tokenYamlText, { name: o.name, cost: o.cost, source: 'the token' });
     progress(`link ${result.name} configured to ${result.remoteSite.name ?? result.remoteSite.id}; waiting for it to come up`);
@@ -237,6 +249,7 @@ export const adapter: Adapter = {
       return;
     }
     const api = client(t);
+    await refuseOnV2Site(api, 'Unexpose (delete the Connector instead)');
     let name = o.name;
     if (!name && o.address) {
       const def = (await readDefinitions(api)).find((d) => d.address === o.address);

@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { NetworkReader } from '../core/network/reader';
 import { localSitesHome } from '../core/network/local';
-import { mergeNetwork } from '../core/network/model';
+import { allSites, mergeNetwork } from '../core/network/model';
+import { mergeTrafficOf } from '../core/network/traffic';
+import { TrafficHistory } from '../views/model/traffic';
+import { trafficEdges } from '../views/model/trafficTopology';
+import type { TrafficSelection } from '../views/model/trafficPanelHtml';
+import { TrafficPanel } from '../views/trafficPanel';
 import type { NetworkStatus } from '../core/network/types';
 import { clusterRoots, findNode } from '../views/model/clusters';
 import { linkRoots, serviceRoots } from '../views/model/network';
@@ -17,6 +22,7 @@ import { registerCommands } from './commands/index';
 import type { Ext } from './commands/shared';
 import { initLog, log } from './log';
 import { workloadAtCursor } from './yaml';
+import { loadV2Folder, v2ResourcesIn } from './v2';
 
 const NAMESPACES_KEY = 'skupper.namespaces';
 
@@ -30,6 +36,9 @@ class Extension implements Ext, vscode.Disposable {
   readonly clustersView: vscode.TreeView<NodeDesc>;
   private readonly statusBar = new NetworkStatusBar();
   private readonly topology: TopologyPanel;
+  /** Rates and sparklines from successive publications of the sites' traffic counters. */
+  private readonly traffic = new TrafficHistory();
+  private readonly trafficPanel: TrafficPanel;
   private kubeWatchers: fs.FSWatcher[] = [];
   private kubeTimer?: NodeJS.Timeout;
   readonly activatedAt = Date.now();
@@ -47,7 +56,7 @@ class Extension implements Ext, vscode.Disposable {
       (n) => this.loadLazy(n),
     );
     this.links = new NodeTreeProvider(() => linkRoots(this.net));
-    this.services = new NodeTreeProvider(() => serviceRoots(this.net));
+    this.services = new NodeTreeProvider(() => serviceRoots(this.net, (address, ports) => this.traffic.service(address, ports)));
     this.clustersView = vscode.window.createTreeView('skupper.clusters', {
       treeDataProvider: this.clusters,
       showCollapseAll: true,
@@ -59,7 +68,10 @@ class Extension implements Ext, vscode.Disposable {
       network: () => this.net,
       onSelect: (kind, id) => void this.revealFromTopology(kind, id),
       log: (l) => log.info(l),
+      traffic: (filter) => ({ edges: trafficEdges(this.net, this.traffic, filter), services: this.net.services.map((s) => s.address) }),
+      openTraffic: (sel) => this.showTraffic(sel),
     });
+    this.trafficPanel = new TrafficPanel(context.extensionUri, { network: () => this.net, history: this.traffic });
     for (const v of [this.clustersView, linksView, servicesView]) {
       context.subscriptions.push(
         v,
@@ -78,6 +90,7 @@ class Extension implements Ext, vscode.Disposable {
       this.services,
       this.statusBar,
       this.topology,
+      this.trafficPanel,
       ...registerCommands(this),
       vscode.window.registerWebviewPanelSerializer(TOPOLOGY_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => {
@@ -125,6 +138,7 @@ class Extension implements Ext, vscode.Disposable {
   private render(force = false): void {
     const model = this.reader.current;
     this.net = mergeNetwork(model);
+    this.traffic.update(mergeTrafficOf(allSites(model).map((s) => s.network)), this.net.services);
     void vscode.commands.executeCommand('setContext', 'skupper.noKubeconfig', !!model.kubeconfigError && model.contexts.length === 0);
     void vscode.commands.executeCommand('setContext', 'skupper.noSites', this.reader.started && this.net.sites.length === 0);
     void vscode.commands.executeCommand('setContext', 'skupper.hasLocalSites', model.local.length > 0);
@@ -134,11 +148,28 @@ class Extension implements Ext, vscode.Disposable {
     const loading = model.contexts.some((c) => c.phase === 'loading' || c.phase === 'idle');
     this.statusBar.update(this.net, loading && this.reader.started);
     this.topology.update();
+    this.trafficPanel.update();
+  }
+
+  /** The traffic panel of a service (picked when not given) or of a site pair. */
+  async showTraffic(sel?: TrafficSelection | string): Promise<void> {
+    await this.ensureStarted();
+    let pick = typeof sel === 'string' ? ({ kind: 'service', address: sel } as const) : sel;
+    if (!pick) {
+      const address = await vscode.window.showQuickPick(
+        this.net.services.map((s) => s.address),
+        { placeHolder: 'Which service? (its traffic, last flows, and why it may be slow or failing)' },
+      );
+      if (!address) return;
+      pick = { kind: 'service', address };
+    }
+    this.trafficPanel.show(pick);
   }
 
   /** Children of a lazy node: a site's Workloads folder reads its namespace's Deployments/StatefulSets. */
   private async loadLazy(n: NodeDesc): Promise<NodeDesc[]> {
     const { context, namespace } = n.ref;
+    if (n.lazy === 'v2' && context && namespace) return loadV2Folder(n, { context, namespace });
     if (n.lazy !== 'workloads' || !context || !namespace) return [];
     const site = () => this.reader.current.contexts.find((c) => c.name === context)?.namespaces.find((x) => x.name === namespace)?.site;
     try {
@@ -241,10 +272,13 @@ class Extension implements Ext, vscode.Disposable {
 
 function updateEditorContext(editor: vscode.TextEditor | undefined): void {
   let has = false;
+  let v2 = false;
   if (editor && editor.document.languageId === 'yaml' && editor.document.lineCount < 20000) {
     has = !!workloadAtCursor(editor.document.getText(), editor.document.offsetAt(editor.selection.active));
+    v2 = v2ResourcesIn(editor.document.getText());
   }
   void vscode.commands.executeCommand('setContext', 'skupper.editorHasWorkload', has);
+  void vscode.commands.executeCommand('setContext', 'skupper.editorHasV2Resource', v2);
 }
 
 let ext: Extension | undefined;

@@ -18,6 +18,10 @@ export interface TopologyHost {
   network(): NetworkStatus;
   onSelect(kind: 'site' | 'link', id: string): void;
   log(line: string): void;
+  /** Traffic edges between sites (all services, or the one `filter` names) and the services to filter by. */
+  traffic?(filter?: string): { edges: unknown[]; services: string[] };
+  /** A traffic edge was clicked: its panel. */
+  openTraffic?(sel: { kind: 'pair'; sourceSite: string; destSite: string }): void;
 }
 
 export class TopologyPanel implements vscode.Disposable {
@@ -25,6 +29,8 @@ export class TopologyPanel implements vscode.Disposable {
   private ready = false;
   private disposables: vscode.Disposable[] = [];
   lastRenderMs?: number;
+  /** The service the traffic edges are limited to (the page's filter). */
+  private filter?: string;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -66,6 +72,11 @@ export class TopologyPanel implements vscode.Disposable {
           this.post();
         } else if (m?.type === 'select' && typeof m.id === 'string') {
           this.host.onSelect(m.kind === 'link' ? 'link' : 'site', m.id);
+        } else if (m?.type === 'filter') {
+          this.filter = typeof m.address === 'string' && m.address ? m.address : undefined;
+          this.post();
+        } else if (m?.type === 'traffic' && typeof m.sourceSite === 'string' && typeof m.destSite === 'string') {
+          this.host.openTraffic?.({ kind: 'pair', sourceSite: m.sourceSite, destSite: m.destSite });
         } else if (m?.type === 'rendered') {
           this.lastRenderMs = m.ms;
           this.host.log(`topology rendered ${m.nodes} nodes, ${m.edges} edges in ${m.ms} ms`);
@@ -94,8 +105,11 @@ export class TopologyPanel implements vscode.Disposable {
   }
 
   private post(): void {
-    if (!this.panel || !this.ready) return;
-    void this.panel.webview.postMessage({ type: 'graph', graph: topologyGraph(this.host.network()) });
+    if (!this.panel || !this.ready || !this.panel.visible) return;
+    const graph = topologyGraph(this.host.network());
+    const traffic = this.host.traffic?.(this.filter);
+    if (traffic) Object.assign(graph, { edges: [...graph.edges, ...traffic.edges] });
+    void this.panel.webview.postMessage({ type: 'graph', graph, services: traffic?.services ?? [], filter: this.filter ?? '' });
   }
 
   private html(webview: vscode.Webview): string {
@@ -115,6 +129,7 @@ export class TopologyPanel implements vscode.Disposable {
 <body>
 <header id="toolbar">
   <span id="summary">Waiting for the network…</span>
+  <label>Traffic of <select id="service" title="Traffic edges of one service, or of all"><option value="">all services</option></select></label>
   <button id="fit" title="Fit to window">Fit</button>
   <button id="relayout" title="Lay out again (forgets moved positions)">Re-layout</button>
   <button id="refresh" title="Refresh">Refresh</button>

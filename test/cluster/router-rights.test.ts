@@ -197,6 +197,7 @@ const CELLS: [string, string, string][] = [
   ['', 'configmaps', 'skupper-router-bundle'],
   ['', 'configmaps', 'skupper-site'],
   ['', 'configmaps', 'skupper-network-status'],
+  ['', 'configmaps', 'skupper-services'],
   ['', 'configmaps', 'any-other'],
   ['', 'secrets', 'skupper-site-ca'],
   ['', 'secrets', 'skupper-site-server'],
@@ -207,6 +208,7 @@ const CELLS: [string, string, string][] = [
   ['', 'events', 'any'],
   ['apps', 'deployments', 'skupper-router'],
   ['apps', 'deployments', 'any-other'],
+  ['apps', 'statefulsets', 'any'],
   ['rbac.authorization.k8s.io', 'roles', 'skupper-controller'],
 ];
 
@@ -242,6 +244,7 @@ function gateCell(
   if (resource === 'secrets' && (verb === 'list' || verb === 'watch')) return 'link Secrets only';
   if (d.check?.startsWith('service-')) return 'address Services only';
   if (d.check === 'status-patch') return 'status keys only';
+  if (d.check === 'annotations-patch') return 'annotation keys only';
   if (d.check === 'event-create') return 'about the site only';
   return 'yes';
 }
@@ -266,11 +269,14 @@ describe("the router pod's rights", { timeout: 600_000 }, () => {
       assert.ok(!(rule.resourceNames ?? []).includes('skupper-router-bundle'), `nothing on the router's code: ${what}`);
       const writes = rule.verbs.filter((v: string) => write.includes(v));
       if (rule.resources.includes('configmaps') && writes.length) {
-        assert.deepEqual(rule.resourceNames, ['skupper-network-status'], `ConfigMap writes by name only: ${what}`);
+        assert.deepEqual(rule.resourceNames, ['skupper-network-status', 'skupper-services'], `ConfigMap writes by name only: ${what}`);
+        assert.deepEqual(writes, ['patch'], `ConfigMaps: patch only: ${what}`);
         assert.ok(!writes.includes('create') && !writes.includes('delete'), what);
       }
       if (rule.resources.includes('secrets')) assert.deepEqual(writes, ['update'], `Secrets: update (claim records) only: ${what}`);
-      if (rule.resources.includes('deployments')) assert.deepEqual([rule.verbs, rule.resourceNames], [['get'], ['skupper-router']], what);
+      // Read (skupper.io/proxy annotations), never written.
+      if (rule.resources.includes('deployments') || rule.resources.includes('statefulsets'))
+        assert.deepEqual([rule.verbs, rule.resourceNames], [['get', 'list', 'watch'], undefined], what);
       for (const r of ['pods', 'roles', 'rolebindings', 'serviceaccounts'])
         if (rule.resources.includes(r)) assert.deepEqual(writes, [], `${r}: read only: ${what}`);
     }
@@ -426,7 +432,33 @@ describe("the router pod's rights", { timeout: 600_000 }, () => {
       ],
       ['GET', `/api/v1/namespaces/default/configmaps/skupper-site`],
       ['GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`],
-      ['GET', `/apis/apps/v1/namespaces/${ns}/deployments`],
+      [
+        'PATCH',
+        `/apis/apps/v1/namespaces/${ns}/deployments/skupper-router`,
+        { spec: { replicas: 3 } },
+        { 'content-type': 'application/merge-patch+json' },
+      ],
+      [
+        'PUT',
+        `${api}/configmaps/skupper-services`,
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'skupper-services' }, data: {} },
+      ],
+      // A definition not made from an annotation, or without the resourceVersion it was made against.
+      [
+        'PATCH',
+        `${api}/configmaps/skupper-services`,
+        {
+          metadata: { resourceVersion: '1' },
+          data: { planted: JSON.stringify({ address: 'planted', protocol: 'tcp', ports: [1], targets: [] }) },
+        },
+        { 'content-type': 'application/merge-patch+json' },
+      ],
+      [
+        'PATCH',
+        `${api}/configmaps/skupper-services`,
+        { data: { planted: JSON.stringify({ address: 'planted', protocol: 'tcp', ports: [1], targets: [], origin: 'annotation' }) } },
+        { 'content-type': 'application/merge-patch+json' },
+      ],
     ];
     for (const [method, path, body, headers] of refused) {
       const r = await viaGate(host, method, path, token, body, headers);
@@ -442,8 +474,11 @@ describe("the router pod's rights", { timeout: 600_000 }, () => {
     assert.equal((await admin.get(`${api}/secrets/planted`)).status, 404);
     assert.equal((await admin.get(`${api}/services/planted`)).status, 404);
 
-    // What the router needs still passes: its site, its link Secrets, an exposed address's Service.
+    // What the router needs still passes: its site, its link Secrets, an exposed address's Service,
+    // the workloads' annotations.
     assert.equal((await viaGate(host, 'GET', `${api}/configmaps/skupper-site`, token)).status, 200);
+    assert.equal((await viaGate(host, 'GET', `/apis/apps/v1/namespaces/${ns}/deployments`, token)).status, 200);
+    assert.equal((await viaGate(host, 'GET', `/apis/apps/v1/namespaces/${ns}/statefulsets`, token)).status, 200);
     const links = await viaGate(host, 'GET', `${api}/secrets?labelSelector=skupper.io%2Ftype%3Dconnection-token`, token);
     assert.equal(links.status, 200, links.text);
     const address = {
@@ -486,12 +521,13 @@ describe("the router pod's rights", { timeout: 600_000 }, () => {
       for (const n of names) for (const v of verbs) expected.add(`${g} ${r} ${n} ${v}`);
     };
     add('core', 'configmaps', ['skupper-site', 'skupper-services', 'skupper-network-status'], ['get', 'list', 'watch']);
-    add('core', 'configmaps', ['skupper-network-status'], ['patch']);
+    add('core', 'configmaps', ['skupper-network-status', 'skupper-services'], ['patch']);
     add('core', 'secrets', ['*'], ['get', 'list', 'watch', 'update']);
     add('core', 'services', ['*'], ['get', 'list', 'watch', 'create', 'update', 'delete']);
     add('core', 'pods', ['*'], ['get', 'list', 'watch']);
     add('core', 'events', ['*'], ['create', 'patch']);
-    add('apps', 'deployments', ['skupper-router'], ['get']);
+    add('apps', 'deployments', ['*'], ['get', 'list', 'watch']);
+    add('apps', 'statefulsets', ['*'], ['get', 'list', 'watch']);
     assert.deepEqual([...granted].sort(), [...expected].sort());
 
     const api = `/api/v1/namespaces/${ns}`;

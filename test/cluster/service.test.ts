@@ -96,7 +96,8 @@ describe('van expose / unexpose / service status', () => {
       address: 'tcp-go-echo',
       protocol: 'tcp',
       ports: [9090],
-      targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo', targetPorts: { '9090': 9090 } }],
+      // namespace: the target's, written as Skupper 1.x writes it.
+      targets: [{ name: 'tcp-go-echo', selector: 'application=tcp-go-echo', targetPorts: { '9090': 9090 }, namespace: ns }],
     });
   });
 
@@ -107,7 +108,7 @@ describe('van expose / unexpose / service status', () => {
     const s = van('expose', 'service/backend', '--port', '80', '--address', 'backend-van', '-o', 'json');
     assert.equal(s.code, 0, s.err);
     assert.deepEqual(JSON.parse(s.out).targets, [
-      { name: 'backend', selector: 'app=backend', targetPorts: { '80': 8080 }, service: 'backend' },
+      { name: 'backend', selector: 'app=backend', targetPorts: { '80': 8080 }, service: 'backend', namespace: ns },
     ]);
   });
 
@@ -118,7 +119,7 @@ describe('van expose / unexpose / service status', () => {
       address: 'db',
       protocol: 'tcp',
       ports: [5432, 9187],
-      targets: [{ name: 'db', selector: 'app=db', targetPorts: { '5432': 5432, '9187': 9187 } }],
+      targets: [{ name: 'db', selector: 'app=db', targetPorts: { '5432': 5432, '9187': 9187 }, namespace: ns }],
     });
     assert.equal(van('unexpose', 'statefulset/db').code, 0);
   });

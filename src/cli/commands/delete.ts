@@ -3,6 +3,7 @@ import type { CliCommand } from '../command';
 import { report } from '../command';
 import { deleteSite } from '../../core/site/kube';
 import { deleteLocalSite } from '../../core/site/local';
+import { refuseOnV2Site } from '../../core/v2/mode';
 import { platformFlags, siteTarget } from './siteTarget';
 
 export const deleteCommand: CliCommand = {
@@ -27,6 +28,7 @@ export const deleteCommand: CliCommand = {
       return;
     }
     const client = target.client();
+    await refuseOnV2Site(client, 'van delete (delete the Site resource instead)');
     const r = await deleteSite(client, { progress: (line) => io.err(line) });
     report(
       io,

@@ -5,6 +5,7 @@ import { type CliCommand, type CliIO, type GlobalOptions, report } from '../comm
 import { UsageError } from '../../core/errors';
 import { serviceApiFor } from '../../core/service/api';
 import { expose } from '../../core/service/expose';
+import { refuseOnV2Site } from '../../core/v2/mode';
 import { exposeHost } from '../../core/service/local';
 import { platformFlags, siteTarget } from './siteTarget';
 
@@ -45,6 +46,7 @@ export const exposeCommand: CliCommand = {
     if (siteTarget(args, globals).platform === 'local')
       throw new UsageError(`a laptop site exposes ports of this machine: \`van expose host/127.0.0.1 --address ${name} --port P\``);
     const api = serviceApiFor(globals);
+    await refuseOnV2Site(api, `van expose ${kind}/${name}`);
     const def = await expose(api, {
       kind,
       name,

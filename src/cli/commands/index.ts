@@ -15,8 +15,10 @@ import { tokenInspectCommand } from './tokenInspect';
 import { exposeCommand } from './expose';
 import { forwardCommand, unforwardCommand } from './forward';
 import { networkStatusCommand } from './networkStatus';
+import { flowsCommand } from './flows';
 import { serviceStatusCommand } from './serviceStatus';
 import { unexposeCommand } from './unexpose';
+import { crdsInstallCommand, crdsStatusCommand } from './crds';
 
 export const commands: CliCommand[] = [
   initCommand,
@@ -35,7 +37,10 @@ export const commands: CliCommand[] = [
   unforwardCommand,
   serviceStatusCommand,
   networkStatusCommand,
+  flowsCommand,
   revokeAccessCommand,
   debugEventsCommand,
+  crdsInstallCommand,
+  crdsStatusCommand,
   routerCommand,
 ];

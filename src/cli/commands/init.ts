@@ -4,6 +4,7 @@ import { report } from '../command';
 import { UsageError } from '../../core/errors';
 import { imageReferenceProblem } from '../../core/site/image';
 import { initSite } from '../../core/site/kube';
+import { refuseOnV2Site } from '../../core/v2/mode';
 import { initLocalSite, startLocalSite } from '../../core/site/local';
 import type { Ingress, RouterMode } from '../../core/site/names';
 import { platformFlags, siteTarget } from './siteTarget';
@@ -78,6 +79,7 @@ export const initCommand: CliCommand = {
     if (routers !== undefined && (!Number.isInteger(routers) || routers < 1 || routers > 16))
       throw new UsageError('--routers must be an integer from 1 to 16');
     const client = target.client();
+    await refuseOnV2Site(client, 'van init');
     const result = await initSite(client, {
       namespace: client.namespace,
       siteName: args.flags['site-name'] as string | undefined,

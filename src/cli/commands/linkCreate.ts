@@ -4,7 +4,7 @@ import { createLink, waitForLink } from '../../core/link/link';
 import { parseDuration } from '../../core/token/token';
 import { checkName } from '../../core/token/token';
 import { type CliCommand, report } from '../command';
-import { linkSiteFor, siteFlags } from './linkSite';
+import { changeableLinkSiteFor, siteFlags } from './linkSite';
 import { readTokenFile } from './tokenInspect';
 
 export const linkCreateCommand: CliCommand = {
@@ -27,7 +27,7 @@ export const linkCreateCommand: CliCommand = {
       throw new UsageError(`--cost must be a whole number of at least 1 (got ${cost})`);
     const waitText = (args.flags.wait as string | undefined) ?? '30s';
     const waitMs = waitText === '0' ? 0 : parseDuration(waitText, '--wait');
-    const site = linkSiteFor(args, globals);
+    const site = await changeableLinkSiteFor(args, globals, 'van link create (create an AccessToken instead)');
     const started = performance.now();
     const result = await createLink(site, readTokenFile(file), { name, cost, source: file === '-' ? 'the token' : file });
     const lines = [

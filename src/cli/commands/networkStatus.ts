@@ -6,6 +6,16 @@ import { readNetworkJson, readServicesConfigMap } from '../../core/service/expos
 import { readLocalPublished, readLocalSite } from '../../core/site/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
+import {
+  formatBytes,
+  formatMs,
+  pairTraffic,
+  routerAddressesOf,
+  serviceTraffic,
+  sitePairTraffic,
+  trafficOfNetwork,
+  type TrafficSummary,
+} from '../../core/network/traffic';
 
 interface Site {
   id: string;
@@ -61,8 +71,23 @@ export const networkStatusCommand: CliCommand = {
     }
     const sites = (network.sites ?? []) as Site[];
     const links = (network.links ?? []) as Link[];
-    const services = (network.services ?? []) as Service[];
-    report(io, globals, network, () => {
+    const pairs = pairTraffic(trafficOfNetwork(network));
+    const services = ((network.services ?? []) as Service[]).map((s) => ({
+      ...s,
+      traffic: serviceTraffic(pairs, s.address, routerAddressesOf(s)),
+    }));
+    const sitePairs = sitePairTraffic(pairs).map(({ sourceSite, destSite, ...traffic }) => ({ sourceSite, destSite, traffic }));
+    // The per-site counters as published are compact rows: -o json gives them summed per service and site pair.
+    const { traffic: _raw, ...rest } = network as Record<string, unknown>;
+    void _raw;
+    const shown = { ...rest, services, sitePairs };
+    const cells = (t: TrafficSummary) => [
+      `${t.flowsActive}/${t.flowsTotal}`,
+      `${formatBytes(t.bytesOut)}/${formatBytes(t.bytesIn)}`,
+      formatMs(t.ttfbMsP50),
+      String(t.errors),
+    ];
+    report(io, globals, shown, () => {
       const name = (id: string | undefined) => (id ? (sites.find((s) => s.id === id)?.name ?? id) : '?');
       const parts = [`Network status (published ${network.updated ?? 'never'})`, '', `Sites (${sites.length}):`];
       parts.push(
@@ -83,16 +108,24 @@ export const networkStatusCommand: CliCommand = {
       if (services.length) {
         parts.push(
           table(
-            ['ADDRESS', 'PROTOCOL', 'PORTS', 'EXPOSED IN', 'CONSUMED IN', 'FLOWS', 'BYTES'],
+            ['ADDRESS', 'PROTOCOL', 'PORTS', 'EXPOSED IN', 'CONSUMED IN', 'FLOWS (ACTIVE/TOTAL)', 'BYTES OUT/IN', 'TTFB P50', 'ERRORS'],
             services.map((s) => [
               s.address,
               s.protocol,
               s.ports.join(','),
               (s.exposedIn ?? []).map(name).join(', '),
               (s.consumedIn ?? []).map(name).join(', '),
-              String(s.flows ?? 0),
-              String(s.bytes ?? 0),
+              ...cells(s.traffic),
             ]),
+          ),
+        );
+      }
+      if (sitePairs.length) {
+        parts.push('', `Traffic between sites (${sitePairs.length} pairs):`);
+        parts.push(
+          table(
+            ['FROM (CLIENTS)', 'TO (SERVICE)', 'FLOWS (ACTIVE/TOTAL)', 'BYTES OUT/IN', 'TTFB P50', 'ERRORS'],
+            sitePairs.map((p) => [p.sourceSite, p.destSite, ...cells(p.traffic)]),
           ),
         );
       }

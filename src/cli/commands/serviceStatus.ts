@@ -6,6 +6,8 @@ import { serviceStatus } from '../../core/service/expose';
 import { localServiceStatus } from '../../core/service/local';
 import { platformFlags, siteTarget } from './siteTarget';
 import { table } from './table';
+import { publishedTraffic } from './trafficSource';
+import { formatBytes, formatMs, pairTraffic, routerAddressesOf, serviceTraffic } from '../../core/network/traffic';
 
 export const serviceStatusCommand: CliCommand = {
   path: ['service', 'status'],
@@ -15,17 +17,35 @@ export const serviceStatusCommand: CliCommand = {
   flags: { ...platformFlags },
   async run(args, globals, io) {
     const target = siteTarget(args, globals);
-    const entries = target.platform === 'local' ? localServiceStatus(target.dir) : await serviceStatus(serviceApiFor(globals));
+    const found = target.platform === 'local' ? localServiceStatus(target.dir) : await serviceStatus(serviceApiFor(globals));
+    // Traffic: client -> service bytes (bytesOut), back (bytesIn), flows, median time to first byte, errors.
+    const pairs = pairTraffic(await publishedTraffic(target, globals));
+    const entries = found.map((e) => ({ ...e, traffic: serviceTraffic(pairs, e.address, routerAddressesOf(e)) }));
     report(io, globals, entries, () => {
       if (entries.length === 0) return 'No services exposed in the network yet.';
       const forwards = entries.some((e) => 'forwardedTo' in e && e.forwardedTo);
       return table(
-        ['ADDRESS', 'PROTOCOL', 'PORTS', 'HERE', 'TARGETS / EXPOSED IN', ...(forwards ? ['FORWARDED TO'] : [])],
+        [
+          'ADDRESS',
+          'PROTOCOL',
+          'PORTS',
+          'HERE',
+          'FLOWS (ACTIVE/TOTAL)',
+          'BYTES OUT/IN',
+          'TTFB P50',
+          'ERRORS',
+          'TARGETS / EXPOSED IN',
+          ...(forwards ? ['FORWARDED TO'] : []),
+        ],
         entries.map((e) => [
           e.address,
           e.protocol,
           e.ports.join(','),
           e.local ? 'local' : 'remote',
+          `${e.traffic.flowsActive}/${e.traffic.flowsTotal}`,
+          `${formatBytes(e.traffic.bytesOut)}/${formatBytes(e.traffic.bytesIn)}`,
+          formatMs(e.traffic.ttfbMsP50),
+          String(e.traffic.errors),
           e.local ? (e.targets ?? []).join(', ') : (e.exposedIn ?? []).join(', '),
           ...(forwards ? [String(('forwardedTo' in e && e.forwardedTo) || '')] : []),
         ]),

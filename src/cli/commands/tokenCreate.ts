@@ -5,7 +5,7 @@ import { createToken } from '../../core/token/issue';
 import { parseDuration, tokenYaml } from '../../core/token/token';
 import { writeTokenFile } from '../../core/token/tokenFile';
 import { type CliCommand } from '../command';
-import { linkSiteFor, siteFlags } from './linkSite';
+import { changeableLinkSiteFor, siteFlags } from './linkSite';
 
 export const tokenCreateCommand: CliCommand = {
   path: ['token', 'create'],
@@ -34,7 +34,7 @@ export const tokenCreateCommand: CliCommand = {
     if (type === 'cert' && (args.flags.uses !== undefined || args.flags.expiry !== undefined)) {
       throw new UsageError('--uses and --expiry apply to claim tokens only: a cert token is valid until revoke-access');
     }
-    const site = linkSiteFor(args, globals);
+    const site = await changeableLinkSiteFor(args, globals, 'van token create (create an AccessGrant instead)');
     const created = await createToken(site, { type, expiryMs, uses, name: args.flags.name as string | undefined });
     const text = tokenYaml(created.secret);
     if (file === '-') {

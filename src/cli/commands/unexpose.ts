@@ -5,6 +5,7 @@ import { type CliCommand, report } from '../command';
 import { UsageError } from '../../core/errors';
 import { serviceApiFor } from '../../core/service/api';
 import { unexpose } from '../../core/service/expose';
+import { refuseOnV2Site } from '../../core/v2/mode';
 import { unexposeHost } from '../../core/service/local';
 import { platformFlags, siteTarget } from './siteTarget';
 
@@ -34,7 +35,9 @@ export const unexposeCommand: CliCommand = {
     }
     const { kind, name, rest } = parseWorkload(args.positionals);
     if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    const removed = await unexpose(serviceApiFor(globals), { kind, name, address: args.flags.address as string | undefined });
+    const api = serviceApiFor(globals);
+    await refuseOnV2Site(api, `van unexpose ${kind}/${name}`);
+    const removed = await unexpose(api, { kind, name, address: args.flags.address as string | undefined });
     report(
       io,
       globals,

@@ -11,6 +11,7 @@ import { errorMessage } from '../errors';
 import type { KubeClient } from '../kube/client';
 import type { RouterApi } from '../router/api';
 import type { RouterConfig } from '../router/config';
+import { renderTrafficMetrics } from '../router/trafficMetrics';
 import { EventLog, type EventType, type SiteEvent } from './events';
 import {
   type AgentSite,
@@ -319,6 +320,12 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
     };
   }
 
+  /** The site's traffic in Prometheus text (the Skupper network observer's metric names). */
+  metrics(): string {
+    const site = { id: this.site?.id ?? '', name: this.site?.name ?? '', namespace: this.o.namespace, platform: this.o.store.platform };
+    return renderTrafficMetrics({ ...site, links: this.links.length }, this.router?.traffic?.());
+  }
+
   /** The probes' listener (pod IP) answers /healthz and /readyz; /status only on the status listener. */
   private async serveHealth(): Promise<void> {
     const handler = (withStatus: boolean) =>
@@ -334,6 +341,8 @@ export class SiteAgent<R extends RouterApi = RouterApi> {
           return why === undefined ? send(200, 'ready\n') : send(503, `not ready${why ? `: ${why}` : ''}\n`);
         }
         if (withStatus && path === '/status') return send(200, JSON.stringify(this.status(), null, 2), 'application/json');
+        if (withStatus && path === '/metrics') return send(200, this.metrics(), 'text/plain; version=0.0.4');
+        if (withStatus && path === '/flows') return send(200, JSON.stringify(this.router?.traffic?.() ?? null), 'application/json');
         send(404, 'not found\n');
       });
     const listen = (server: Server, at: { host: string; port: number }) =>

@@ -12,6 +12,7 @@ import { errorMessage } from '../errors';
 import { KubeClient } from '../kube/client';
 import { GateClient } from '../controller/gateClient';
 import { runController } from '../controller/run';
+import { runV2Controller } from '../v2/controller';
 import { Router } from '../router/router';
 import { readLocalSite } from '../site/local';
 import { CERTS_DIR, HEALTH_PORT, STATUS_PORT } from '../site/names';
@@ -19,6 +20,7 @@ import { type AgentModule, type AgentOptions, SiteAgent } from './agent';
 import { KubeSiteStore } from './kubeStore';
 import { sharesHostLoopback } from './hosts';
 import { LocalSiteStore, localAgentSite } from './localStore';
+import { annotationsModule } from './modules/annotations';
 import { linkAgentModules } from './modules/links';
 import { serviceModules, siteEventRecorder } from './modules/services';
 
@@ -71,8 +73,8 @@ export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<Si
   const recorder = options.kube instanceof KubeClient ? siteEventRecorder(options.kube, env.POD_NAME || 'site-agent', logEvent) : undefined;
   const agent = new SiteAgent<Router>(recorder ? { ...options, events: recorder } : options);
   // The agent's modules (src/core/agent/modules/), composed here and nowhere else: the claims endpoint
-  // and the link status publisher; services, network status and events.
-  const modules: AgentModule[] = [...linkAgentModules(), ...serviceModules(recorder)];
+  // and the link status publisher; services, network status and events; exposure by annotation.
+  const modules: AgentModule[] = [...linkAgentModules(), ...serviceModules(recorder), annotationsModule()];
   for (const module of modules) agent.addModule(module);
   let stopping = false;
   const stop = (signal: string) => {
@@ -89,7 +91,9 @@ export async function runAgent(env: NodeJS.ProcessEnv = process.env): Promise<Si
   return agent;
 }
 
-(process.env.SKUPPER_COMPONENT === 'controller' ? runController() : runAgent()).catch((error) => {
+const component = process.env.SKUPPER_COMPONENT;
+// The same bundle is the router pod's two containers and the Skupper 2.x controller's Deployment.
+(component === 'controller' ? runController() : component === 'v2-controller' ? runV2Controller() : runAgent()).catch((error) => {
   process.stderr.write(
     `${JSON.stringify({ ts: new Date().toISOString(), level: 'error', component: 'agent', msg: `the site agent cannot start: ${errorMessage(error)}` })}\n`,
   );

@@ -2,6 +2,7 @@
 // `network.json`: every site, link and service of the network as this site knows it from service
 // sync announcements (its own included). Pure: built from announcements, published by
 // networkStatusModule.ts.
+import type { PublishedTraffic } from '../network/traffic';
 import { routerAddress } from '../service/definition';
 import type { NetworkLink, NetworkService, NetworkSite, NetworkStatus as NetworkStatusBase } from '../network/types';
 import { type Announcement } from './serviceSync';
@@ -75,9 +76,12 @@ export function buildNetworkStatus(self: Announcement, others: Announcement[], n
     s.bytes = bytes;
     s.exposedIn.sort();
   }
+  const traffic: Record<string, PublishedTraffic> = {};
+  for (const a of all) if (a.traffic) traffic[a.site.id] = a.traffic;
   return {
     updated: now.toISOString(),
     siteId: self.site.id,
+    ...(Object.keys(traffic).length ? { traffic } : {}),
     sites: sites.sort((a, b) => a.name.localeCompare(b.name)),
     links: links.sort((a, b) => `${a.fromSiteId}/${a.name}`.localeCompare(`${b.fromSiteId}/${b.name}`)),
     services: [...services.values()].sort((a, b) => a.address.localeCompare(b.address)),
@@ -87,6 +91,9 @@ export function buildNetworkStatus(self: Announcement, others: Announcement[], n
 /** Two snapshots that differ only in their timestamps are the same: no need to publish again. */
 export function sameStatus(a: NetworkStatus | undefined, b: NetworkStatus): boolean {
   if (!a) return false;
-  const strip = (s: NetworkStatus) => JSON.stringify({ ...s, updated: '', sites: s.sites.map((x) => ({ ...x, lastSeen: '' })) });
+  // Traffic counters read at another time but unchanged are the same too.
+  const still = (t: NetworkStatus['traffic']) => t && Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { ...v, at: 0 }]));
+  const strip = (s: NetworkStatus) =>
+    JSON.stringify({ ...s, updated: '', sites: s.sites.map((x) => ({ ...x, lastSeen: '' })), traffic: still(s.traffic) });
   return strip(a) === strip(b);
 }

@@ -9,6 +9,7 @@
 // in every other site; but a site that is gone for good should not stay listed for minutes. Traffic
 // does not wait for this: the router stops routing to a vanished site's connectors as soon as the
 // routing table loses them. A site that stops cleanly says so (`bye`), and is forgotten at once.
+import { type PublishedTraffic, mergePublished, readPublishedTraffic } from '../network/traffic';
 import { type ServiceDefinition, definitionFromJson } from '../service/definition';
 
 export const SERVICE_SYNC_ADDRESS = 'mc/$skupper-service-sync';
@@ -72,6 +73,8 @@ export interface Announcement {
   links?: AnnouncedLink[];
   services: ServiceDefinition[];
   counters?: AnnouncedCounters;
+  /** The site's traffic counters (bounded: network/traffic.ts). */
+  traffic?: PublishedTraffic;
   /** How often this site announces, so receivers know when it is late. */
   intervalMs: number;
   sentAt: string;
@@ -170,6 +173,7 @@ export function readAnnouncement(body: unknown): Announcement | string {
   const interval =
     typeof a.intervalMs === 'number' && Number.isFinite(a.intervalMs) && a.intervalMs > 0 ? a.intervalMs : ANNOUNCE_INTERVAL_MS;
   const namespace = text(site.namespace);
+  const traffic = readPublishedTraffic(a.traffic);
   return {
     kind: 'service-sync',
     version: 1,
@@ -183,6 +187,7 @@ export function readAnnouncement(body: unknown): Announcement | string {
     links,
     services,
     counters: readCounters(a.counters),
+    ...(traffic ? { traffic } : {}),
     intervalMs: Math.min(L.maxIntervalMs, Math.max(L.minIntervalMs, interval)),
     sentAt: text(a.sentAt) ?? new Date().toISOString(),
     bye: a.bye === true ? true : undefined,
@@ -332,6 +337,7 @@ export class RemoteSites {
         t.bytes += c.bytes;
         if (c.consumed) t.consumed = true;
       }
+      if (a.traffic) seen.traffic = mergePublished(seen.traffic, a.traffic);
     }
     return [...bySite.values()].sort((a, b) => a.site.id.localeCompare(b.site.id));
   }

@@ -2,6 +2,7 @@
 // site's Kubernetes Services, in line with the local service definitions (skupper-services), the
 // target pods, and the services other sites announce (service sync). Decisions are the pure
 // functions of servicesReconcile.ts and serviceSync.ts; this file reads the API, applies, and times.
+import { type PublishedTraffic, publishTraffic } from '../network/traffic';
 import { EventEmitter } from 'node:events';
 import { errorMessage } from '../errors';
 import type { RouterApi, RouterStatus } from '../router/api';
@@ -9,6 +10,7 @@ import { statusCode } from '../kube/errors';
 import { siteOwner } from '../site/build';
 import { SITE_CONFIGMAP } from '../site/names';
 import { type ServiceDefinition, SERVICES_CONFIGMAP, parseServicesData } from '../service/definition';
+import { PROXY_ANNOTATION } from '../service/annotations';
 import {
   ADDRESS_LABEL,
   type DesiredService,
@@ -465,8 +467,10 @@ export class ServicesModule extends EventEmitter {
     const existing = list.items.map(existingService);
     const changes = planServiceChanges(desiredServices(merged, this.ports), existing);
     const uid = await this.ownerUid();
+    // An annotated Service (skupper.io/proxy) is the local end of its own address: no conflict to report.
+    const annotated = new Set(existing.filter((s) => s.annotations?.[PROXY_ANNOTATION] !== undefined).map((s) => s.name));
     for (const c of changes.conflicts) {
-      if (this.conflicts.has(c.name)) continue;
+      if (this.conflicts.has(c.name) || annotated.has(c.name)) continue;
       this.conflicts.add(c.name);
       this.o.events?.record('Warning', 'ServiceConflict', c.reason);
     }
@@ -526,6 +530,7 @@ export class ServicesModule extends EventEmitter {
     let links: AnnouncedLink[] = [];
     let routers: Announcement['routers'];
     const counters: AnnouncedCounters = {};
+    let traffic: PublishedTraffic | undefined;
     try {
       const st = this.o.router.status();
       routers = [{ id: st.id, mode: st.mode }];
@@ -546,6 +551,7 @@ export class ServicesModule extends EventEmitter {
         c.bytes += l.bytesIn + l.bytesOut;
         if (l.flowsTotal > 0) c.consumed = true;
       }
+      if (this.o.router.traffic) traffic = publishTraffic(this.o.router.traffic());
     } catch {
       // A router that cannot report yet still announces its services.
     }
@@ -557,6 +563,7 @@ export class ServicesModule extends EventEmitter {
       links,
       services: this.local,
       counters,
+      ...(traffic ? { traffic } : {}),
       intervalMs: this.o.announceIntervalMs ?? ANNOUNCE_INTERVAL_MS,
       sentAt: new Date(this.now()).toISOString(),
     };

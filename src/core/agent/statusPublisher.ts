@@ -12,6 +12,7 @@ import { SITE_CONFIGMAP } from '../site/names';
 import { EVENTS_KEY, NETWORK_KEY, NETWORK_STATUS_CONFIGMAP, type NetworkStatus, buildNetworkStatus, sameStatus } from './networkStatus';
 import { EventLog, type EventType, type SiteEvent, kubeEvent, parseEvents } from './events';
 import type { ServicesModule } from './servicesModule';
+import { SKUPPER1_NETWORK_KEY, skupper1NetworkStatus } from './skupper1NetworkStatus';
 
 export interface StatusKube {
   core: {
@@ -251,7 +252,9 @@ export class NetworkStatusPublisher {
     const status = this.snapshot();
     if (sameStatus(this.last, status) && Date.now() - this.lastWrite < (this.o.refreshMs ?? 30_000)) return;
     try {
-      await patchStatusKeys(this.o.kube, this.o.namespace, { [NETWORK_KEY]: JSON.stringify(status) }, this.uid);
+      // Beside network.json, the same snapshot in the shape Skupper 1.x tools read (key NetworkStatus).
+      const data = { [NETWORK_KEY]: JSON.stringify(status), [SKUPPER1_NETWORK_KEY]: JSON.stringify(skupper1NetworkStatus(status)) };
+      await patchStatusKeys(this.o.kube, this.o.namespace, data, this.uid);
       this.last = status;
       this.lastWrite = Date.now();
       this.lastError = '';

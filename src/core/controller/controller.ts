@@ -20,7 +20,7 @@ import { KeyPool } from '../pki';
 import { siteRecordFrom } from '../site/build';
 import { SITE_CONFIGMAP, acceptsLinks } from '../site/names';
 import { type Redeem, redeemWith } from '../token/redeem';
-import { addressServiceProblem, decide, eventProblem, statusPatchProblem } from './gate';
+import { addressServiceProblem, annotationsPatchProblem, decide, eventProblem, statusPatchProblem } from './gate';
 
 export const GATE_TOKEN_FILE = 'gate-token';
 export const REDEEM_PATH = '/skupper/v1/redeem';
@@ -201,6 +201,11 @@ export class Controller {
         return statusPatchProblem(parsed);
       case 'event-create':
         return eventProblem(parsed, namespace);
+      case 'annotations-patch': {
+        if (!/^application\/merge-patch\+json\b/.test(contentType ?? '')) return 'the services are written with a JSON merge patch only';
+        const cm = await this.o.client.get<{ metadata?: { resourceVersion?: string }; data?: Record<string, string> }>('ConfigMap', name!);
+        return annotationsPatchProblem(parsed, cm && { resourceVersion: cm.metadata?.resourceVersion, data: cm.data });
+      }
       default:
         return 'unknown check';
     }

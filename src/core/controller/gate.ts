@@ -4,7 +4,9 @@
 // from any other. Pure: the server (controller.ts) applies the decision and the body checks.
 import { EVENTS_KEY, NETWORK_KEY } from '../agent/networkStatus';
 import { ADDRESS_LABEL } from '../agent/servicesReconcile';
+import { SKUPPER1_NETWORK_KEY } from '../agent/skupper1NetworkStatus';
 import { SITE_STATUS_KEY } from '../link/kubeSite';
+import { ANNOTATION_ORIGIN, isAnnotationValue } from '../service/annotations';
 import {
   CONTROLLED_ANNOTATION,
   LINK_SELECTOR,
@@ -17,14 +19,14 @@ import {
 } from '../site/names';
 
 /** A body the server must look at (or an object it must read) before forwarding. */
-export type GateCheck = 'service-create' | 'service-replace' | 'service-delete' | 'status-patch' | 'event-create';
+export type GateCheck = 'service-create' | 'service-replace' | 'service-delete' | 'status-patch' | 'event-create' | 'annotations-patch';
 
 export type GateDecision =
   { allow: true; resource: string; name?: string; path: string; query: string; check?: GateCheck } | { allow: false; reason: string };
 
 /** The ConfigMaps the router reads: its site, the services exposed here, what it publishes. */
 const READABLE_CONFIGMAPS = new Set([SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP]);
-const STATUS_KEYS = new Set([SITE_STATUS_KEY, NETWORK_KEY, EVENTS_KEY]);
+const STATUS_KEYS = new Set([SITE_STATUS_KEY, NETWORK_KEY, EVENTS_KEY, SKUPPER1_NETWORK_KEY]);
 const READ_PARAMS = new Set([
   'watch',
   'resourceVersion',
@@ -82,6 +84,8 @@ export function decide(method: string, url: string, namespace: string): GateDeci
         : deny('ConfigMaps are listed one by name only (fieldSelector metadata.name=...)');
     }
     if (method === 'PATCH' && name === NETWORK_STATUS_CONFIGMAP) return ok('status-patch');
+    // The definitions made from skupper.io/proxy annotations (agent/modules/annotations.ts), and no others.
+    if (method === 'PATCH' && name === SERVICES_CONFIGMAP) return ok('annotations-patch');
     return deny(`${method} ${name ? `ConfigMap ${name}` : 'ConfigMaps'} is not forwarded`);
   }
   if (core && resource === 'secrets') {
@@ -102,7 +106,8 @@ export function decide(method: string, url: string, namespace: string): GateDeci
   }
   if (core && resource === 'pods') return read ? ok() : deny('the router writes no Pod');
   if (core && resource === 'events') return method === 'POST' && !name ? ok('event-create') : deny(`${method} on Events is not forwarded`);
-  if (!core && resource === 'deployments') return read && name === ROUTER ? ok() : deny(`only Deployment ${ROUTER} is read`);
+  // Deployments and StatefulSets are read for their skupper.io/proxy annotations; none is written.
+  if (!core && (resource === 'deployments' || resource === 'statefulsets')) return read ? ok() : deny(`the router writes no ${resource}`);
   return deny(`${resource} are not forwarded`);
 }
 
@@ -157,6 +162,40 @@ export function statusPatchProblem(patch: unknown): string | undefined {
   for (const [k, v] of Object.entries(patch.data)) {
     if (!STATUS_KEYS.has(k)) return `key ${k.slice(0, 40)} is not a status key`;
     if (typeof v !== 'string' && v !== null) return `key ${k} is not text`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a merge patch of skupper-services writes only definitions made from annotations: each key
+ * set to a definition with `origin: annotation` for that address, or removed, where the current value
+ * (at `current.resourceVersion`, which the patch must carry as its precondition) is absent or was
+ * made from annotations too. A definition written with `expose` is never changed this way.
+ */
+export function annotationsPatchProblem(
+  patch: unknown,
+  current: { resourceVersion?: string; data?: Record<string, string> } | undefined,
+): string | undefined {
+  if (!current) return 'the services ConfigMap does not exist';
+  if (!isObj(patch) || Object.keys(patch).some((k) => k !== 'data' && k !== 'metadata') || !isObj(patch.data))
+    return 'a services patch sets data keys only';
+  const meta = isObj(patch.metadata) ? patch.metadata : undefined;
+  if (!meta || Object.keys(meta).some((k) => k !== 'resourceVersion') || meta.resourceVersion !== current.resourceVersion)
+    return 'a services patch carries the resourceVersion it was made against (and nothing else in metadata)';
+  for (const [k, v] of Object.entries(patch.data)) {
+    if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(k) || k.length > 63) return `key ${k.slice(0, 40)} is not an address`;
+    const before = current.data?.[k];
+    if (before !== undefined && !isAnnotationValue(before)) return `key ${k} was not made from annotations`;
+    if (v === null) continue;
+    if (typeof v !== 'string' || v.length > 16_384) return `key ${k} is not a service definition`;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch {
+      return `key ${k} is not JSON`;
+    }
+    if (!isObj(parsed) || parsed.origin !== ANNOTATION_ORIGIN || parsed.address !== k)
+      return `key ${k} is not an annotation's definition of ${k}`;
   }
   return undefined;
 }

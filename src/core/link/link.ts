@@ -13,9 +13,11 @@ import {
   ANN_INTER_ROUTER_PORT,
   ANN_REMOTE_SITE_NAME,
   ANN_SITE_VERSION,
+  ANN_VAN_VERSION,
   type CertToken,
   type SecretManifest,
   SITE_VERSION,
+  VAN_VERSION,
   type Token,
   TYPE_CERT,
   TYPE_LABEL,
@@ -34,6 +36,7 @@ export function linkSecret(token: CertToken, name: string, cost: number): Secret
     [ANN_COST]: String(cost),
     [ANN_GENERATED_BY]: token.issuer.id,
     [ANN_SITE_VERSION]: SITE_VERSION,
+    [ANN_VAN_VERSION]: VAN_VERSION,
   };
   if (token.issuer.name) annotations[ANN_REMOTE_SITE_NAME] = token.issuer.name;
   if (token.edge) {

@@ -1,4 +1,5 @@
 // Pure functions: Kubernetes objects of one site → SiteRecord, and every site → the network graph.
+import { siteModeOf } from '../v2/mode';
 import type {
   ClusterModel,
   LinkState,
@@ -171,6 +172,7 @@ export function buildSite(o: SiteObjects): SiteRecord {
     services: withSynced(parseServices(o.services, id), network),
     network: network && Array.isArray(network.sites) ? network : undefined,
     statusUpdated: str((siteJson as any)?.updated) ?? str(network?.updated),
+    ...(siteModeOf(o.site) === 'v2' ? { mode: 'v2' as const } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export interface NetworkStatus {
   sites: NetworkSite[];
   links: NetworkLink[];
   services: NetworkService[];
+  /** Each site's traffic counters, by site id (network/traffic.ts reads them). */
+  traffic?: Record<string, import('./traffic').PublishedTraffic>;
 }
 
 /** A link as one site sees it: its Secret plus what its router says about the connection. */
@@ -86,6 +88,8 @@ export interface SiteRecord {
   network?: NetworkStatus;
   /** when this site's agent last published its status */
   statusUpdated?: string;
+  /** 'v2' when Skupper 2.x resources (a Site) manage it (src/core/v2/mode.ts); absent: managed by van verbs */
+  mode?: 'v2';
 }
 
 /** A Deployment or StatefulSet in a site's namespace (read when the tree's Workloads folder opens). */
@@ -97,6 +101,8 @@ export interface WorkloadRecord {
   ports: number[];
   replicas?: number;
   readyReplicas?: number;
+  /** Exposed by its skupper.io/proxy annotation (Skupper 1.x's way): the protocol and the address. */
+  annotation?: { protocol: string; address: string };
 }
 
 export interface NamespaceRecord {

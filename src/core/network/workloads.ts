@@ -1,6 +1,7 @@
 // The Deployments and StatefulSets of one namespace, for the Clusters tree's Workloads folder. Read on
 // demand (when the folder opens), through the network reader's client for the context (its per-call timeout).
 import type { KubeClient } from '../kube/client';
+import { ADDRESS_ANNOTATION, PROXY_ANNOTATION } from '../service/annotations';
 import type { WorkloadRecord } from './types';
 
 interface PodTemplateLike {
@@ -19,7 +20,7 @@ const PART_OF_LABEL = 'app.kubernetes.io/part-of';
 const PART_OF = 'skupper';
 
 interface WorkloadLike {
-  metadata?: { name?: string; labels?: Record<string, string> };
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: { replicas?: number; template?: PodTemplateLike };
   status?: { readyReplicas?: number };
 }
@@ -34,7 +35,15 @@ export function toWorkloadRecord(kind: WorkloadRecord['kind'], namespace: string
     ports: containerPorts(w.spec?.template),
     replicas: w.spec?.replicas,
     readyReplicas: w.status?.readyReplicas ?? 0,
+    ...annotationOf(name, w.metadata?.annotations),
   };
+}
+
+/** The workload's skupper.io/proxy exposure, as the site agent reads it (service/annotations.ts). */
+function annotationOf(name: string, annotations: Record<string, string> | undefined): Pick<WorkloadRecord, 'annotation'> {
+  const protocol = annotations?.[PROXY_ANNOTATION]?.trim();
+  if (protocol === undefined) return {};
+  return { annotation: { protocol, address: annotations?.[ADDRESS_ANNOTATION]?.trim() || name } };
 }
 
 /** Deployments then StatefulSets (not Skupper's own), each sorted by name. Throws what the API (or the timeout) threw. */

@@ -2,6 +2,7 @@
 // agent, its modules and their test fakes all describe the router the same way.
 import type { AdaptorStats } from './adaptors/tcp.js';
 import type { RouterConfig } from './config.js';
+import type { TrafficSnapshot } from './traffic.js';
 import type { ConnectionStatus, PeerRole } from './peer.js';
 
 export type { ConnectionStatus } from './peer.js';
@@ -63,6 +64,8 @@ export interface RouterApi {
   applyConfig(config: RouterConfig): Promise<void>;
   stop(): Promise<void>;
   status(): RouterStatus;
+  /** Traffic per address and site pair, and the last flows (routers that count traffic). */
+  traffic?(): TrafficSnapshot;
   /** Multicast: every subscriber of `address` in every router gets `body`. */
   publish(address: string, body: unknown): void;
   /** `handler` gets what is sent to `address`; the returned function unsubscribes. */

@@ -5,6 +5,7 @@ import { chooseTarget, type AddressTarget } from './routing.js';
 import { Kind, decodeCredit, decodeOpen, encodeCredit, encodeOpen, encodeReset, encodeTag, END_PAYLOAD, type OpenInfo } from './framing.js';
 import type { Logger } from './log.js';
 import type { Distribution } from './config.js';
+import { TrafficRecorder, type FlowSide, type FlowTraffic, type TrafficSnapshot } from './traffic.js';
 
 /**
  * Bytes a flow end may receive before it grants more: bounds memory per flow and direction. 1 MiB keeps
@@ -58,6 +59,8 @@ export interface FlowResolver {
   portTo(routerId: string): DataPort | undefined;
   /** Routers that serve an address (self included, cost 0). */
   targets(address: string): readonly AddressTarget[];
+  /** The site name of a router (traffic is counted per site pair); the router id when unknown. */
+  siteOf?(routerId: string): string;
 }
 
 interface PortLeg {
@@ -84,6 +87,7 @@ interface FlowRecord {
   closed: boolean;
   started: number;
   target?: LocalTarget;
+  traffic?: FlowTraffic;
 }
 
 interface PortTable {
@@ -97,6 +101,10 @@ class LocalEnd implements FlowHandle {
   private pendingGrant = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** performance.now() at open and at the first byte each way (0: none yet): time to first byte. */
+  readonly openedAt = performance.now();
+  firstInAt = 0;
+  firstOutAt = 0;
   endpoint!: FlowEndpoint;
 
   constructor(
@@ -115,6 +123,7 @@ class LocalEnd implements FlowHandle {
   send(buf: Buffer): boolean {
     if (this.rec.closed || buf.length === 0) return this.credit > 0;
     this.credit -= buf.length;
+    if (this.bytesOut === 0) this.firstOutAt = performance.now();
     this.bytesOut += buf.length;
     this.core.bytesOut += buf.length;
     this.core.forward(this.rec, this.leg, Kind.Data, buf);
@@ -145,6 +154,7 @@ class LocalEnd implements FlowHandle {
   deliver(kind: Kind, payload: Buffer): void {
     switch (kind) {
       case Kind.Data:
+        if (this.bytesIn === 0) this.firstInAt = performance.now();
         this.bytesIn += payload.length;
         this.core.bytesIn += payload.length;
         this.endpoint.onData(payload);
@@ -184,6 +194,8 @@ export class FlowCore {
   total = 0;
   bytesIn = 0;
   bytesOut = 0;
+  /** Per site pair and address: bytes, flows, time to first byte, errors; and the last flows. */
+  readonly traffic = new TrafficRecorder();
   /** Called when the set of local target addresses changes (to re-advertise). */
   onTargetsChanged: () => void = () => {};
 
@@ -208,7 +220,7 @@ export class FlowCore {
       if (rec.closed) continue;
       rec.legs[leg] = undefined; // nothing can be sent back that way
       this.deliverTo(rec, (1 - leg) as 0 | 1, Kind.Reset, encodeReset(reason));
-      this.close(rec);
+      this.close(rec, reason);
     }
   }
 
@@ -252,7 +264,9 @@ export class FlowCore {
     table.theirs.set(id, { rec, leg: 0 });
     if (info.dest === this.resolver.selfId) {
       if (!this.attachTarget(rec)) {
-        this.deliverTo(rec, 0, Kind.Reset, encodeReset(`no target for address "${info.address}" at router ${info.dest}`));
+        const reason = `no target for address "${info.address}" at router ${info.dest}`;
+        this.traffic.refused(info.address, this.siteOf(info.origin), this.siteOf(info.dest), 'connector', reason);
+        this.deliverTo(rec, 0, Kind.Reset, encodeReset(reason));
         this.close(rec);
       }
       return;
@@ -313,6 +327,7 @@ export class FlowCore {
       this.log.warn('target failed to accept a flow', { address: rec.address, error: e });
       return false;
     }
+    if (rec.legs[0]?.kind !== 'local') rec.traffic = this.openTraffic(rec, 'connector');
     return true;
   }
 
@@ -326,7 +341,10 @@ export class FlowCore {
     const self = this.resolver.selfId;
     const candidates = this.resolver.targets(address);
     const choice = chooseTarget(candidates, distribution, (r) => this.outstanding.get(r) ?? 0, this.turn++);
-    if (!choice) return undefined;
+    if (!choice) {
+      this.traffic.refused(address, this.siteOf(self), '', 'listener', `no reachable target for address "${address}"`);
+      return undefined;
+    }
     const rec = this.newRecord(address, self, choice.routerId);
     const end = new LocalEnd(this, rec, 0);
     end.endpoint = endpoint;
@@ -335,6 +353,7 @@ export class FlowCore {
       if (!this.attachTarget(rec)) {
         this.records.delete(rec);
         this.countAddress(rec, -1);
+        this.traffic.refused(address, this.siteOf(self), this.siteOf(self), 'both', `no local target accepted a flow to "${address}"`);
         return undefined;
       }
     } else {
@@ -343,6 +362,7 @@ export class FlowCore {
       if (!leg) {
         this.records.delete(rec);
         this.countAddress(rec, -1);
+        this.traffic.refused(address, this.siteOf(self), this.siteOf(choice.routerId), 'listener', `no route to router ${choice.routerId}`);
         return undefined;
       }
       rec.legs[1] = leg;
@@ -350,6 +370,7 @@ export class FlowCore {
       port!.sendFrame(encodeTag(Kind.Open, false, leg.id), encodeOpen(info));
     }
     this.outstanding.set(rec.dest, (this.outstanding.get(rec.dest) ?? 0) + 1);
+    rec.traffic = this.openTraffic(rec, choice.routerId === self ? 'both' : 'listener');
     return end;
   }
 
@@ -391,7 +412,7 @@ export class FlowCore {
     }
     if (kind === Kind.Reset) {
       this.deliverTo(rec, to, kind, payload);
-      this.close(rec);
+      this.close(rec, rec.traffic ? payload.toString('utf8') : undefined);
       return;
     }
     this.deliverTo(rec, to, kind, payload);
@@ -404,9 +425,14 @@ export class FlowCore {
     else leg.port.sendFrame(encodeTag(kind, !leg.mine, leg.id), payload);
   }
 
-  private close(rec: FlowRecord): void {
+  /** `reason`: why it was reset; undefined when both sides ended. */
+  private close(rec: FlowRecord, reason?: string): void {
     if (rec.closed) return;
     rec.closed = true;
+    if (rec.traffic) {
+      const [out, back, ttfb] = this.trafficOf(rec);
+      this.traffic.closed(rec.traffic, out, back, ttfb, reason);
+    }
     this.records.delete(rec);
     this.countAddress(rec, -1);
     for (const leg of rec.legs) {
@@ -421,6 +447,40 @@ export class FlowCore {
       else this.outstanding.set(rec.dest, n);
     }
     if (rec.target) rec.target.active--;
+  }
+
+  // ---- traffic ----------------------------------------------------------------------------------
+
+  private siteOf(routerId: string): string {
+    return this.resolver.siteOf?.(routerId) || routerId;
+  }
+
+  private openTraffic(rec: FlowRecord, side: FlowSide): FlowTraffic {
+    return this.traffic.opened(rec.address, this.siteOf(rec.origin), this.siteOf(rec.dest), side);
+  }
+
+  /** Client → service bytes, service → client bytes, and the time to first byte (ms) seen at this end. */
+  private trafficOf(rec: FlowRecord): [number, number, number | undefined] {
+    const client = rec.legs[0]?.kind === 'local' ? rec.legs[0].end : undefined;
+    const server = rec.legs[1]?.kind === 'local' ? rec.legs[1].end : undefined;
+    if (server) {
+      // The connector side: from the flow's arrival to the target's first byte.
+      const ttfb = server.firstOutAt ? server.firstOutAt - server.openedAt : undefined;
+      return [client ? client.bytesOut : server.bytesIn, server.bytesOut, ttfb];
+    }
+    if (client) return [client.bytesOut, client.bytesIn, client.firstInAt ? client.firstInAt - client.openedAt : undefined];
+    return [0, 0, undefined];
+  }
+
+  /** The traffic counters, with the bytes of the flows still open. */
+  trafficSnapshot(): TrafficSnapshot {
+    return this.traffic.snapshot((visit) => {
+      for (const rec of this.records) {
+        if (!rec.traffic) continue;
+        const [out, back, ttfb] = this.trafficOf(rec);
+        visit(rec.traffic, out, back, ttfb);
+      }
+    });
   }
 
   // ---- status -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { ClientConnections } from './clientConnections.js';
 import { sameJson, type RouterConfig } from './config.js';
 import { Connections, type ConnectionHost, type ConnectorRunner, type ListenerRunner } from './connections.js';
 import { FlowCore } from './flows.js';
+import type { TrafficSnapshot } from './traffic.js';
 import type { Kind } from './framing.js';
 import { LinkStates } from './linkState.js';
 import { createLogger, type Logger } from './log.js';
@@ -65,6 +66,7 @@ export class Router implements RouterApi, ConnectionHost {
         selfId: config.id,
         portTo: (id) => this.linkState.linkToward(id),
         targets: (address) => this.linkState.tcpTable.get(address) ?? [],
+        siteOf: (id) => (id === this.config.id ? this.config.siteName : this.linkState.siteNameOf(id)) || id,
       },
       this.log,
     );
@@ -339,6 +341,11 @@ export class Router implements RouterApi, ConnectionHost {
       const st = this.core.addressStats(address);
       return { address, localConnectors: local[address] ?? 0, remoteSites: [...sites].sort(), flows: st.active, flowsTotal: st.total };
     });
+  }
+
+  /** Traffic per address and site pair, and the last flows (bounded). */
+  traffic(): TrafficSnapshot {
+    return this.core.trafficSnapshot();
   }
 
   /** Flow list for management (bounded). */

@@ -20,6 +20,8 @@ export interface ServiceTarget {
   service?: string;
   /** Set when the target is a host the router reaches directly (a laptop site's `expose host/HOST`). */
   host?: string;
+  /** The namespace of the target workload (Skupper 1.x writes it; the site's own namespace here). */
+  namespace?: string;
 }
 
 export interface ServiceDefinition {
@@ -92,6 +94,7 @@ export function definitionFromJson(json: unknown): ServiceDefinition {
       if (typeof t.selector === 'string') target.selector = t.selector;
       if (typeof t.service === 'string') target.service = t.service;
       if (typeof t.host === 'string' && t.host) target.host = t.host;
+      if (typeof t.namespace === 'string' && t.namespace) target.namespace = t.namespace;
       if (typeof t.targetPorts === 'object' && t.targetPorts !== null) {
         target.targetPorts = {};
         for (const [k, v] of Object.entries(t.targetPorts as Record<string, unknown>)) target.targetPorts[k] = Number(v);
@@ -120,9 +123,40 @@ export function definitionToJson(def: ServiceDefinition): string {
     if (t.targetPorts !== undefined) out.targetPorts = t.targetPorts;
     if (t.service !== undefined) out.service = t.service;
     if (t.host !== undefined) out.host = t.host;
+    if (t.namespace !== undefined) out.namespace = t.namespace;
     return out;
   });
   return JSON.stringify({ address: def.address, protocol: def.protocol, ports: def.ports, targets });
+}
+
+/**
+ * The ConfigMap value for `def` written over the value it replaces: every field the site does not
+ * manage (Skupper 1.x's `labels`, `headless`, `exposeIngress`, `origin`, `eventchannel`, `aggregate`,
+ * `tlsCredentials`, ... and a target's own extra fields, matched by target name) is kept as it was,
+ * so that a key rewritten by `expose` loses nothing a 1.x user or tool wrote there.
+ */
+export function rewriteDefinitionJson(previous: string | undefined, def: ServiceDefinition): string {
+  const next = JSON.parse(definitionToJson(def)) as Record<string, unknown> & { targets: Record<string, unknown>[] };
+  let old: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = previous === undefined ? undefined : JSON.parse(previous);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) old = parsed as Record<string, unknown>;
+  } catch {
+    old = undefined;
+  }
+  if (!old) return JSON.stringify(next);
+  const oldTargets = Array.isArray(old.targets) ? (old.targets as unknown[]) : [];
+  const targets = next.targets.map((t) => {
+    const before = oldTargets.find(
+      (o): o is Record<string, unknown> => typeof o === 'object' && o !== null && (o as Record<string, unknown>).name === t.name,
+    );
+    // 1.x's single targetPort is replaced by targetPorts; the rest of the old target stays.
+    const kept = before ? Object.fromEntries(Object.entries(before).filter(([k]) => k !== 'targetPort')) : {};
+    return { ...kept, ...t };
+  });
+  // 1.x's single `port` is replaced by `ports`.
+  const kept = Object.fromEntries(Object.entries(old).filter(([k]) => k !== 'port'));
+  return JSON.stringify({ ...kept, ...next, targets });
 }
 
 export interface ParsedServices {

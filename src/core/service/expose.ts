@@ -7,10 +7,11 @@ import {
   SERVICES_CONFIGMAP,
   type ServiceDefinition,
   addDefinition,
-  definitionToJson,
   parseServicesData,
   removeDefinition,
+  rewriteDefinitionJson,
 } from './definition';
+import { PROXY_ANNOTATION, isAnnotationValue } from './annotations';
 import { type ExposeOptions, type WorkloadInfo, type WorkloadKind, planExpose } from './plan';
 
 import { NETWORK_STATUS_CONFIGMAP } from '../site/names';
@@ -102,7 +103,7 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
           : await api.apps.readNamespacedStatefulSet({ name, namespace: api.namespace });
       const selector = { ...(w.spec?.selector?.matchLabels ?? {}) };
       if (Object.keys(selector).length === 0) Object.assign(selector, w.spec?.template?.metadata?.labels ?? {});
-      return { kind, name, selector, ports: containerPorts(w.spec?.template) };
+      return { kind, name, namespace: api.namespace, selector, ports: containerPorts(w.spec?.template) };
     }
     const svc = await api.core.readNamespacedService({ name, namespace: api.namespace });
     const serviceTargetPorts: Record<number, number> = {};
@@ -114,6 +115,7 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
     return {
       kind,
       name,
+      namespace: api.namespace,
       selector: { ...(svc.spec?.selector ?? {}) },
       ports: (svc.spec?.ports ?? []).map((p) => p.port),
       serviceTargetPorts,
@@ -131,16 +133,16 @@ export async function readWorkload(api: ServiceApi, kind: WorkloadKind, name: st
 /** Read-modify-write of the services ConfigMap with optimistic concurrency (retries on conflict). */
 async function updateDefinitions(
   api: ServiceApi,
-  change: (defs: ServiceDefinition[]) => { next: ServiceDefinition[]; touched: string[] },
+  change: (defs: ServiceDefinition[], data: Record<string, string>) => { next: ServiceDefinition[]; touched: string[] },
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const cm = await readServicesConfigMap(api);
     const defs = parseServicesData(cm.data ?? {}).definitions;
-    const { next, touched } = change(defs);
+    const { next, touched } = change(defs, cm.data ?? {});
     const data: Record<string, string> = { ...(cm.data ?? {}) };
     const keep = new Set(next.map((d) => d.address));
     for (const address of touched) if (!keep.has(address)) delete data[address];
-    for (const def of next) if (touched.includes(def.address)) data[def.address] = definitionToJson(def);
+    for (const def of next) if (touched.includes(def.address)) data[def.address] = rewriteDefinitionJson(data[def.address], def);
     try {
       await api.core.replaceNamespacedConfigMap({ name: SERVICES_CONFIGMAP, namespace: api.namespace, body: { ...cm, data } });
       return;
@@ -170,8 +172,16 @@ export async function unexpose(
   request: { kind?: WorkloadKind; name: string; address?: string },
 ): Promise<ServiceDefinition[]> {
   let removed: ServiceDefinition[] = [];
-  await updateDefinitions(api, (defs) => {
+  await updateDefinitions(api, (defs, data) => {
     const result = removeDefinition(defs, request.name, request.address);
+    // The site agent writes these back while the annotation is there: the annotation is what to remove.
+    const annotated = result.removed.filter((d) => isAnnotationValue(data[d.address]));
+    if (annotated.length) {
+      const from = annotated.flatMap((d) => d.targets.map((t) => t.name ?? t.service ?? d.address));
+      throw new UserError(
+        `${annotated.map((d) => d.address).join(', ')} is exposed by the ${PROXY_ANNOTATION} annotation on ${from.join(', ')}: remove the annotation to unexpose`,
+      );
+    }
     removed = result.removed;
     return { next: result.remaining, touched: result.removed.map((d) => d.address) };
   });

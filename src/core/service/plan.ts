@@ -17,6 +17,8 @@ export type WorkloadKind = 'deployment' | 'statefulset' | 'service';
 export interface WorkloadInfo {
   kind: WorkloadKind;
   name: string;
+  /** The workload's namespace: written into the target, as Skupper 1.x does. */
+  namespace?: string;
   /** Pod selector: a deployment's `spec.selector.matchLabels`, a service's `spec.selector`. */
   selector: Record<string, string>;
   /** Ports the pods declare (containerPort) or the service's ports; empty when none are declared. */
@@ -81,5 +83,6 @@ export function planExpose(workload: WorkloadInfo, options: ExposeOptions): Serv
   if (bad) throw new UserError(`${bad}; choose one with --address`);
   const target: ServiceTarget = { name: workload.name, selector: selectorFromLabels(workload.selector), targetPorts: mapping };
   if (workload.kind === 'service') target.service = workload.name;
+  if (workload.namespace) target.namespace = workload.namespace;
   return { address, protocol: protocol as Protocol, ports, targets: [target] };
 }

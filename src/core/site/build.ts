@@ -154,13 +154,15 @@ export function controllerServiceAccount(o: ResolvedSiteOptions, owner: V1OwnerR
 /**
  * What the controller container may do in the site's namespace, by name where the name is known:
  * - configmaps: read the site, the services and the status ConfigMap; merge-patch the status (init
- *   creates it, so no create). Nothing on the router bundle: the pod's code is not its to change.
+ *   creates it, so no create) and the services (the definitions made from skupper.io/proxy
+ *   annotations: the gate lets through no other key). Nothing on the router bundle.
  * - secrets: read and update, for link secrets (watched by label) and claim records (named after
  *   their tokens), whose names are not known ahead; no create, no delete. The CA is read to sign
  *   the certificates of redeemed claims; it never leaves this container.
  * - services: one Service per exposed address, named after the address.
  * - pods: read, to find the targets of exposed workloads. events: create/patch.
- * - the router Deployment: get (is the site being deleted?).
+ * - deployments and statefulsets: read (their skupper.io/proxy annotations; is the router Deployment
+ *   being deleted?). Names are not known ahead, so not by name.
  * Every right here is one that ClusterRole admin holds in the namespace, so a namespace admin can
  * grant it; nothing cluster-scoped.
  */
@@ -177,12 +179,12 @@ export function controllerRole(o: ResolvedSiteOptions, owner: V1OwnerReference):
         resourceNames: [SITE_CONFIGMAP, SERVICES_CONFIGMAP, NETWORK_STATUS_CONFIGMAP],
         verbs: read,
       },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [NETWORK_STATUS_CONFIGMAP], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [NETWORK_STATUS_CONFIGMAP, SERVICES_CONFIGMAP], verbs: ['patch'] },
       { apiGroups: [''], resources: ['secrets'], verbs: [...read, 'update'] },
       { apiGroups: [''], resources: ['services'], verbs: [...read, 'create', 'update', 'delete'] },
       { apiGroups: [''], resources: ['pods'], verbs: read },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-      { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [ROUTER], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: read },
     ],
   };
 }

@@ -25,6 +25,7 @@ import {
   siteServerSecret,
 } from './build';
 import { readRouterBundleGzip } from './bundle';
+import { adoptedConfigMap, declaredSettings, isDeclaredOnly } from './declared';
 import {
   LINK_SELECTOR,
   NETWORK_STATUS_CONFIGMAP,
@@ -102,14 +103,30 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
     }
   };
   checkCancelled(signal);
-  const o = resolveOptions({ ...options, namespace: client.namespace });
-  const existing = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  const found = await client.get<KubeObject>('ConfigMap', SITE_CONFIGMAP);
+  // A skupper-site ConfigMap written by hand before init (Skupper 1.x's declarative way) is adopted:
+  // its settings are the site's, and it stays when init fails or is cancelled.
+  const declared = found && !options.update && (await isDeclaredOnly(client, found)) ? found : undefined;
+  const existing = declared ? undefined : found;
   if (existing && !options.update) {
     const site = siteRecordFrom(existing);
     throw new UserError(
       `site ${site.name} already exists in namespace ${client.namespace} (id ${site.id}); use \`van delete\` first or \`--update\``,
     );
   }
+  let settings: SiteOptions = options;
+  if (declared) {
+    const { settings: fromConfigMap, problems } = declaredSettings(declared.data as Record<string, string> | undefined);
+    if (problems.length) throw new UserError(`ConfigMap ${SITE_CONFIGMAP} in namespace ${client.namespace}: ${problems.join('; ')}`);
+    for (const [key, value] of Object.entries(fromConfigMap)) {
+      const asked = options[key as keyof SiteOptions];
+      if (asked !== undefined && asked !== value)
+        progress(`${SITE_CONFIGMAP} sets ${key} ${String(value)}: used instead of ${String(asked)}`);
+    }
+    settings = { ...options, ...fromConfigMap };
+    progress(`adopting the ${SITE_CONFIGMAP} ConfigMap found in namespace ${client.namespace}`);
+  }
+  const o = resolveOptions({ ...settings, namespace: client.namespace });
   const bundle = options.bundleGzip ?? readRouterBundleGzip(options.bundlePath).gzip;
   const created: string[] = [];
   let bytes = 0;
@@ -122,7 +139,7 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
     return result;
   };
 
-  const siteCm = await apply(siteConfigMap(o));
+  const siteCm = await apply(declared ? adoptedConfigMap(declared, siteConfigMap(o)) : siteConfigMap(o));
   const siteId = siteCm.metadata.uid!;
   const site = siteRecordFrom(siteCm);
   const owner = siteOwner(siteId);
@@ -156,7 +173,7 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
     if (!existing) {
       const why = error instanceof Cancelled ? 'cancelled' : `init failed (${errorMessage(error)})`;
       progress(`${why}; removing what was created`);
-      const left = await removeSite(client, siteId).then(
+      const left = await removeSite(client, siteId, { keepSiteConfigMap: declared !== undefined }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -371,7 +388,7 @@ async function removeFormerRouterAccount(client: KubeClient, siteId: string, pro
  * ConfigMap itself (the garbage collector catches anything the sweep missed), then one more sweep
  * for what was created meanwhile. An interrupted delete leaves the site ConfigMap, so `status` still
  * shows the site and `delete` can run again. Returns what was removed. */
-export async function removeSite(client: KubeClient, siteUid?: string): Promise<string[]> {
+export async function removeSite(client: KubeClient, siteUid?: string, opts: { keepSiteConfigMap?: boolean } = {}): Promise<string[]> {
   const removed: string[] = [];
   const sweep = async () => {
     for (const kind of SITE_KINDS) {
@@ -389,6 +406,7 @@ export async function removeSite(client: KubeClient, siteUid?: string): Promise<
     }
   };
   await sweep();
+  if (opts.keepSiteConfigMap) return removed;
   if (await client.delete('ConfigMap', SITE_CONFIGMAP)) removed.push(`ConfigMap/${SITE_CONFIGMAP}`);
   await sweep();
   return removed;

@@ -15,10 +15,12 @@ import {
   ANN_INTER_ROUTER_PORT,
   ANN_SITE_NAME,
   ANN_SITE_VERSION,
+  ANN_VAN_VERSION,
   ANN_URL,
   type Endpoint,
   type SecretManifest,
   SITE_VERSION,
+  VAN_VERSION,
   type SiteIdentity,
   type Token,
   TYPE_CERT,
@@ -105,6 +107,7 @@ export function claimTokenSecret(input: ClaimTokenInput): SecretManifest {
         [ANN_GENERATED_BY]: input.site.id,
         [ANN_SITE_NAME]: input.site.name,
         [ANN_SITE_VERSION]: SITE_VERSION,
+        [ANN_VAN_VERSION]: VAN_VERSION,
         [ANN_CLAIM_EXPIRATION]: input.expires.toISOString(),
         [ANN_CLAIM_USES]: String(input.uses),
       },
@@ -130,6 +133,7 @@ export function certTokenSecret(input: CertTokenInput): SecretManifest {
     [ANN_GENERATED_BY]: input.site.id,
     [ANN_SITE_NAME]: input.site.name,
     [ANN_SITE_VERSION]: SITE_VERSION,
+    [ANN_VAN_VERSION]: VAN_VERSION,
   };
   if (input.edge) {
     annotations[ANN_EDGE_HOST] = input.edge.host;

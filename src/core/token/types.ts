@@ -20,8 +20,14 @@ export const ANN_INTER_ROUTER_PORT = 'inter-router-port';
 export const ANN_EDGE_HOST = 'edge-host';
 export const ANN_EDGE_PORT = 'edge-port';
 
-/** The version written into tokens (informative). */
-export const SITE_VERSION = '0.1.0';
+/**
+ * The site version tokens and link Secrets announce in skupper.io/site-version: one Skupper 1.x tooling
+ * accepts (it refuses tokens of sites below 0.8.0). This project's own version goes in ANN_VAN_VERSION.
+ */
+export const SITE_VERSION = '1.5.0';
+/** This project's version, in tokens and link Secrets, apart from the 1.x-compatible site version. */
+export const ANN_VAN_VERSION = 'vscode-skupper/version';
+export const VAN_VERSION = '0.1.0';
 
 export const DEFAULT_CLAIMS_PORT = 8081;
 export const DEFAULT_INTER_ROUTER_PORT = 55671;

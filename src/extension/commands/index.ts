@@ -10,6 +10,7 @@ import { createLink, createToken, deleteLink } from './links';
 import { expose, unexpose } from './services';
 import { type Ext, type Handler } from './shared';
 import { chooseNamespace, connectContexts, deleteSite, init, revokeAccess, showEvents, status } from './site';
+import { applyToContext } from './v2';
 
 export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.init', handler: init },
@@ -23,6 +24,7 @@ export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.revokeAccess', handler: revokeAccess },
   { command: 'skupper.showEvents', handler: showEvents },
   { command: 'skupper.showTopology', handler: async (ext) => ext.showTopology() },
+  { command: 'skupper.showTraffic', handler: async (ext, node) => ext.showTraffic?.(node?.ref?.address) },
   {
     command: 'skupper.refresh',
     handler: async (ext) => {
@@ -38,6 +40,7 @@ export const commandTable: { command: string; handler: Handler }[] = [
   { command: 'skupper.forwardService', handler: forwardService },
   { command: 'skupper.unforwardService', handler: unforwardService },
   { command: 'skupper.reveal', handler: async (ext, node) => ext.reveal((node as NodeDesc | undefined)?.ref ?? {}) },
+  { command: 'skupper.applyToContext', handler: (ext, node) => applyToContext(ext, node as NodeDesc | vscode.Uri | undefined) },
 ];
 
 /** Registers every command through one wrapper that logs and shows errors. */

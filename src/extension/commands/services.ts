@@ -7,6 +7,7 @@ import { need, pickContext, siteAt, targetOf, validateDnsLabel } from '../picker
 import { workloadAtCursor, type Workload } from '../yaml';
 import { exposeLaptopPort, laptopTarget } from './laptop';
 import { type Ext, where, withProgress } from './shared';
+import { exposeV2 } from './v2';
 
 export async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: NodeDesc, fromTree = false): Promise<void> {
   await ext.ensureStarted();
@@ -49,6 +50,8 @@ export async function exposeWorkload(ext: Ext, w: Workload | undefined, node?: N
     );
     ports = text.split(',').map((p) => Number(p.trim()));
   }
+  // A site managed by Skupper 2.x resources: the exposure is a Connector resource.
+  if (siteAt(ext.reader, t)?.mode === 'v2') return exposeV2(ext, t, { kind, name, ports });
   const exists = await adapter.workloadExists(t, kind, name);
   if (exists === false)
     throw new UserError(

@@ -16,6 +16,8 @@ export interface Ext {
   /** Laptop sites only (their folders): cheap, no cluster call. */
   refreshLocal(): void;
   showTopology(): void;
+  /** The traffic panel of a service (asked for when not given). */
+  showTraffic?(address?: string): Promise<void>;
   chooseNamespace(context: string, namespace: string): Promise<void>;
   reveal(ref: NodeDesc['ref']): Promise<void>;
 }

@@ -45,8 +45,11 @@ export async function pickIngress(site: string): Promise<string> {
 export async function init(ext: Ext, node?: NodeDesc): Promise<void> {
   await ext.ensureStarted();
   const t = await targetOf(ext.reader, node, { withoutSite: true, placeHolder: 'Context to initialize a site in' });
-  if (siteAt(ext.reader, t)) throw new UserError(`${where(t)} already has a site (${siteAt(ext.reader, t)!.name})`);
-  const ingress = await pickIngress(where(t));
+  // A skupper-site ConfigMap written by hand (Skupper 1.x's declarative way) is adopted: its settings are the site's.
+  const declared = await adapter.declaredSite(t);
+  if (declared === undefined && siteAt(ext.reader, t))
+    throw new UserError(`${where(t)} already has a site (${siteAt(ext.reader, t)!.name})`);
+  const ingress = declared === undefined ? await pickIngress(where(t)) : undefined;
   const image = await routerImage();
   await withProgress(
     `Initializing site in ${where(t)}`,

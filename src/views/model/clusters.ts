@@ -16,6 +16,7 @@ import {
 } from './nodes';
 export { errorNode } from './nodes';
 import { workloadsFolderNode } from './workloads';
+import { v2FolderNode } from './v2';
 
 export function clusterRoots(model: ClusterModel, network?: NetworkStatus): NodeDesc[] {
   if (model.kubeconfigError && model.contexts.length === 0 && model.local.length === 0) return [];
@@ -221,7 +222,10 @@ export function siteNode(site: SiteRecord, id: string, network?: NetworkStatus):
     collapsible: 'expanded',
     ref,
     // Kubernetes sites: the namespace's Deployments/StatefulSets, read when the folder is opened
-    children: site.platform === 'kubernetes' ? [linksNode, servicesNode, workloadsFolderNode(site, id)] : [linksNode, servicesNode],
+    children:
+      site.platform !== 'kubernetes'
+        ? [linksNode, servicesNode]
+        : [linksNode, servicesNode, workloadsFolderNode(site, id), ...(site.mode === 'v2' ? [v2FolderNode(site, id)] : [])],
   };
 }
 

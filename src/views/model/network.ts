@@ -1,4 +1,6 @@
 // Links and Services views (network-wide) and the status bar text, from the merged NetworkStatus.
+import type { TrafficSummary } from '../../core/network/traffic';
+import { serviceTrafficText, serviceTrafficTooltip } from './traffic';
 import type { NetworkStatus } from '../../core/network/types';
 import { Ctx, STATE_ICON, formatBytes, type NodeDesc, agoCoarse } from './nodes';
 import { linkTooltip } from './clusters';
@@ -30,12 +32,16 @@ export function linkRoots(net: NetworkStatus): NodeDesc[] {
   });
 }
 
-export function serviceRoots(net: NetworkStatus): NodeDesc[] {
+/** A service's traffic (rates, connections) for the Services view; absent before any site published some. */
+export type ServiceTrafficOf = (address: string, ports: number[]) => TrafficSummary & { bytesPerSecond: number };
+
+export function serviceRoots(net: NetworkStatus, trafficOf?: ServiceTrafficOf): NodeDesc[] {
   const name = (id: string) => net.sites.find((s) => s.id === id)?.name ?? id;
   return net.services.map((s) => {
     const exposed = s.exposedIn.map(name);
     const consumed = (s.consumedIn ?? []).map(name);
     const id = `net/svc/${encodeURIComponent(s.address)}`;
+    const traffic = trafficOf?.(s.address, s.ports);
     const children: NodeDesc[] = [
       ...s.exposedIn.map((sid) => siteChild(id, 'exposed', sid, name(sid), s.address, net)),
       ...(s.consumedIn ?? [])
@@ -47,6 +53,7 @@ export function serviceRoots(net: NetworkStatus): NodeDesc[] {
       label: s.address,
       description: [
         `${s.protocol} ${s.ports.join(',')}`,
+        traffic && serviceTrafficText(traffic),
         exposed.length ? `exposed in ${exposed.join(', ')}` : 'no targets',
         consumed.length ? `reachable in ${consumed.length}` : undefined,
       ]
@@ -60,6 +67,7 @@ export function serviceRoots(net: NetworkStatus): NodeDesc[] {
         `Reachable in: ${consumed.join(', ') || 'none'}`,
         s.flows !== undefined ? `Flows: ${s.flows}` : undefined,
         s.bytes !== undefined ? `Bytes: ${formatBytes(s.bytes)}` : undefined,
+        ...(traffic && traffic.flowsTotal + traffic.errors > 0 ? serviceTrafficTooltip(traffic) : []),
       ]
         .filter(Boolean)
         .join('\n'),

@@ -15,6 +15,9 @@ export const enum Ctx {
   LinksFolder = 'folder.links',
   ServicesFolder = 'folder.services',
   WorkloadsFolder = 'folder.workloads',
+  /** a site managed by Skupper 2.x resources: its Sites, Connectors, Listeners... (read when opened) */
+  V2Folder = 'folder.v2',
+  V2Resource = 'v2resource',
   Deployment = 'workload.deployment',
   DeploymentExposed = 'workload.deployment.exposed',
   StatefulSet = 'workload.statefulset',
@@ -69,7 +72,7 @@ export interface NodeDesc {
   children?: NodeDesc[];
   ref: NodeRef;
   /** children are read when the node is expanded (by the tree provider's loader), not built here */
-  lazy?: 'workloads';
+  lazy?: 'workloads' | 'v2';
   /** a command run on click (e.g. reveal) */
   command?: { command: string; title: string; arguments?: unknown[] };
 }

@@ -25,8 +25,10 @@ export function exposedAs(site: SiteRecord | undefined, w: Pick<WorkloadRecord, 
 }
 
 export function workloadNode(folder: NodeDesc, site: SiteRecord | undefined, w: WorkloadRecord): NodeDesc {
-  const addresses = exposedAs(site, w);
+  const annotated = w.annotation;
+  const addresses = [...new Set([...(annotated ? [annotated.address] : []), ...exposedAs(site, w)])];
   const exposed = addresses.length > 0;
+  const how = annotated ? ' by annotation' : '';
   const contextValue =
     w.kind === 'deployment' ? (exposed ? Ctx.DeploymentExposed : Ctx.Deployment) : exposed ? Ctx.StatefulSetExposed : Ctx.StatefulSet;
   const ports = w.ports.length ? `port${w.ports.length === 1 ? '' : 's'} ${w.ports.join(', ')}` : 'no ports';
@@ -35,13 +37,17 @@ export function workloadNode(folder: NodeDesc, site: SiteRecord | undefined, w: 
   return {
     id: `${folder.id}/${w.kind}/${encodeURIComponent(w.name)}`,
     label: w.name,
-    description: [ports, exposed ? `exposed as ${addresses.join(', ')}` : undefined].filter(Boolean).join(' · '),
+    description: [ports, exposed ? `exposed${how} as ${addresses.join(', ')}` : undefined].filter(Boolean).join(' · '),
     tooltip: [
       `${kindLabel} ${w.name}`,
       `Namespace: ${w.namespace}`,
       `Container ports: ${w.ports.join(', ') || 'none declared'}`,
       replicas && `Replicas: ${replicas}`,
-      exposed ? `Exposed as ${addresses.join(', ')}` : 'Not exposed: right-click → Expose',
+      annotated
+        ? `Exposed by annotation as ${annotated.address} (skupper.io/proxy: ${annotated.protocol}): remove the annotation to unexpose`
+        : exposed
+          ? `Exposed as ${addresses.join(', ')}`
+          : 'Not exposed: right-click → Expose',
     ]
       .filter(Boolean)
       .join('\n'),

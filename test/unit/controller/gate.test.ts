@@ -36,6 +36,9 @@ describe('controller gate', () => {
     assert.ok(allows('GET', `${api}/pods?labelSelector=app%3Dbackend`));
     assert.ok(allows('GET', `${api}/services?watch=true`));
     assert.ok(allows('GET', `/apis/apps/v1/namespaces/${NS}/deployments/skupper-router`));
+    // skupper.io/proxy annotations are read from every Deployment and StatefulSet.
+    assert.ok(allows('GET', `/apis/apps/v1/namespaces/${NS}/deployments?watch=true`));
+    assert.ok(allows('GET', `/apis/apps/v1/namespaces/${NS}/statefulsets`));
     for (const url of [
       `${api}/secrets/skupper-site-ca`,
       `${api}/secrets`,
@@ -50,7 +53,8 @@ describe('controller gate', () => {
       `${api}/services/s/proxy`,
       `/api/v1/namespaces/other/configmaps/skupper-site`,
       `/api/v1/namespaces/${NS}/secrets/..%2Fskupper-site-ca`,
-      `/apis/apps/v1/namespaces/${NS}/deployments`,
+      `/apis/apps/v1/namespaces/other/deployments`,
+      `/apis/apps/v1/namespaces/${NS}/daemonsets`,
       `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`,
       `${api}/configmaps/skupper-site?pretty=true&labelSelector=x`,
       `/api/v1/secrets`,

@@ -98,13 +98,15 @@ describe('site builders', () => {
         .map((r) => ({ verbs: r.verbs, names: r.resourceNames }));
     assert.deepEqual(find('', 'configmaps'), [
       { verbs: ['get', 'list', 'watch'], names: ['skupper-site', 'skupper-services', 'skupper-network-status'] },
-      { verbs: ['patch'], names: ['skupper-network-status'] },
+      { verbs: ['patch'], names: ['skupper-network-status', 'skupper-services'] },
     ]);
     assert.deepEqual(find('', 'secrets'), [{ verbs: ['get', 'list', 'watch', 'update'], names: undefined }]);
     assert.deepEqual(find('', 'services'), [{ verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'], names: undefined }]);
     assert.deepEqual(find('', 'pods'), [{ verbs: ['get', 'list', 'watch'], names: undefined }]);
     assert.deepEqual(find('', 'events'), [{ verbs: ['create', 'patch'], names: undefined }]);
-    assert.deepEqual(find('apps', 'deployments'), [{ verbs: ['get'], names: ['skupper-router'] }]);
+    // Read for their skupper.io/proxy annotations: names are not known ahead.
+    assert.deepEqual(find('apps', 'deployments'), [{ verbs: ['get', 'list', 'watch'], names: undefined }]);
+    assert.deepEqual(find('apps', 'statefulsets'), [{ verbs: ['get', 'list', 'watch'], names: undefined }]);
     assert.ok(rules.every((r) => !r.verbs.includes('*') && !r.resources.includes('*')));
     const binding = controllerRoleBinding(resolveOptions({ namespace: 'west' }), siteOwner(UID));
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'skupper-controller', namespace: 'west' }]);
