@@ -60,4 +60,24 @@ describe('watchWithReconnect on a real API server', () => {
     }
     assert.deepEqual(errors, [], 'a server-side end of stream is not an error');
   });
+
+  test('stopped while connecting: the watch that connects afterwards is closed at once, never delivers', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    kc.setCurrentContext('public');
+    const events: string[] = [];
+    let connects = 0;
+    await secret('early', 'connection-token');
+    const handle = watchWithReconnect(kc, `/api/v1/namespaces/${ns}/secrets`, {
+      query: { labelSelector: 'skupper.io/type=connection-token' },
+      onEvent: (phase, obj) => events.push(`${phase} ${obj.metadata.name}`),
+      onConnect: () => connects++,
+    });
+    handle.stop(); // before the request has even been sent
+    // A watch left open would replay 'early' as ADDED and then deliver 'late'.
+    await secret('late', 'connection-token');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(events, [], 'no event after stop()');
+    assert.equal(connects, 0, 'onConnect is not called for a watch stopped while connecting');
+  });
 });

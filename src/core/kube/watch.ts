@@ -50,6 +50,11 @@ export function watchWithReconnect(kc: KubeConfig, path: string, options: WatchO
         },
         (error) => again(error ?? undefined),
       );
+      // stop() may have come while the watch was connecting: it found no controller to abort.
+      if (stopped) {
+        controller.abort();
+        return;
+      }
       options.onConnect?.();
     } catch (error) {
       again(error);
