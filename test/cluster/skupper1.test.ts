@@ -142,6 +142,10 @@ describe('Skupper 1.x: site ConfigMap and annotations', { timeout: 400_000 }, ()
       assert.equal(kept.body.data.flavour, 'kept');
       assert.equal((await admin.get(`${oapi}/services/skupper-router`)).status, 404, 'what init made is removed');
       assert.equal((await admin.get(`${oapi}/secrets/skupper-site-ca`)).status, 404);
+      assert.deepEqual(kept.body.data, { ...cm.data, ingress: 'none' }, 'the declaration is back as its author wrote it');
+      // so that the next init adopts it again instead of calling it an existing site
+      const third = await initSite(otherClient, { namespace: other, bundleGzip: gz, noWait: true });
+      assert.equal(third.site.name, 'routed');
     } finally {
       await deleteNamespace(admin, other).catch(() => undefined);
     }

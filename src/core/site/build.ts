@@ -122,7 +122,13 @@ export function siteConfigMap(o: ResolvedSiteOptions): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: SITE_CONFIGMAP, namespace: o.namespace, labels: siteLabels(o), annotations: { ...o.annotations } },
+    // marked as init's own: a site ConfigMap without the mark is a declaration (declared.ts) init adopts
+    metadata: {
+      name: SITE_CONFIGMAP,
+      namespace: o.namespace,
+      labels: siteLabels(o),
+      annotations: { ...o.annotations, [CONTROLLED_ANNOTATION]: 'true' },
+    },
     data,
   };
 }

@@ -2,7 +2,7 @@
 // applied with kubectl) before any site exists. `init` adopts it: its settings are the site's.
 // Pure functions plus one read; kube.ts's initSite uses them.
 import type { KubeClient, KubeObject } from '../kube/client';
-import { INGRESS_TYPES, type Ingress, ROUTER, type RouterMode, SITE_CONFIGMAP } from './names';
+import { CONTROLLED_ANNOTATION, INGRESS_TYPES, type Ingress, ROUTER, type RouterMode, SITE_CONFIGMAP } from './names';
 
 /** What a declared site ConfigMap sets, in init's terms. */
 export interface DeclaredSettings {
@@ -55,8 +55,13 @@ export function declaredSettings(data: Record<string, string> | undefined): { se
   return { settings, problems };
 }
 
-/** Whether the existing site ConfigMap is a declaration only: no router Deployment belongs to it yet. */
+/**
+ * Whether the existing site ConfigMap is a declaration only: not written by init (which marks its own,
+ * so a site whose init was killed part-way is reported as existing, not adopted) and no router
+ * Deployment belongs to it yet.
+ */
 export async function isDeclaredOnly(client: KubeClient, siteConfigMap: KubeObject): Promise<boolean> {
+  if (siteConfigMap.metadata.annotations?.[CONTROLLED_ANNOTATION] === 'true') return false;
   const deployment = await client.get<KubeObject>('Deployment', ROUTER);
   const uid = siteConfigMap.metadata.uid;
   return !deployment?.metadata.ownerReferences?.some((r) => r.uid === uid);
@@ -76,6 +81,12 @@ export function adoptedConfigMap(declared: KubeObject, built: KubeObject): KubeO
       ...((built.data as Record<string, string> | undefined) ?? {}),
     },
   };
+}
+
+/** A declared ConfigMap as its author wrote it (what a failed or cancelled init puts back). */
+export function declaredAsWritten(declared: KubeObject): KubeObject {
+  const { name, namespace, labels, annotations } = declared.metadata;
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels, annotations }, data: declared.data };
 }
 
 /** The name of the site a hand-written `skupper-site` ConfigMap declares here, when no site is installed yet. */

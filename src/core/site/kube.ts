@@ -25,7 +25,7 @@ import {
   siteServerSecret,
 } from './build';
 import { readRouterBundleGzip } from './bundle';
-import { adoptedConfigMap, declaredSettings, isDeclaredOnly } from './declared';
+import { adoptedConfigMap, declaredAsWritten, declaredSettings, isDeclaredOnly } from './declared';
 import {
   LINK_SELECTOR,
   NETWORK_STATUS_CONFIGMAP,
@@ -173,10 +173,13 @@ export async function initSite(client: KubeClient, options: InitOptions): Promis
     if (!existing) {
       const why = error instanceof Cancelled ? 'cancelled' : `init failed (${errorMessage(error)})`;
       progress(`${why}; removing what was created`);
-      const left = await removeSite(client, siteId, { keepSiteConfigMap: declared !== undefined }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const left = await removeSite(client, siteId, { keepSiteConfigMap: declared !== undefined })
+        // the declaration goes back to what its author wrote, so that init can adopt it again
+        .then(() => (declared ? client.createOrUpdate(declaredAsWritten(declared)) : undefined))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       if (left !== undefined) {
         throw new InitCleanupFailed(
           `${why}, and removing what it created failed too (${errorMessage(left)}): run "van delete" (Skupper: Delete Site) in namespace ${client.namespace}`,
