@@ -410,7 +410,21 @@ async function startCluster(c: ClusterState, bin: string, onStarted: () => void)
   c.pids.kubelet = spawnDetached(c, 'kubelet', process.execPath, kubeletArgs(c, kubeletScript()));
   onStarted();
 
-  await bootstrap(c);
+  // The controller manager makes each namespace's default ServiceAccount (pods need it). Should it exit
+  // (e.g. its port taken between freePort() and its bind), it is started again on another port.
+  let restarts = 0;
+  const controllerManagerUp = async (): Promise<void> => {
+    if (isAlive(c.pids['kube-controller-manager'])) return;
+    const why = logOf('kube-controller-manager')();
+    if (restarts++ >= 2) throw new Error(`kube-controller-manager of ${c.name} exited three times:\n${why}`);
+    log(
+      `kube-controller-manager of ${c.name} exited; starting it again on another port (last lines: ${why.split('\n').slice(-2).join(' | ')})`,
+    );
+    c.ports.controllerManager = await freePort();
+    c.pids['kube-controller-manager'] = spawnDetached(c, 'kube-controller-manager', bin, controllerManagerArgs(c));
+    onStarted();
+  };
+  await bootstrap(c, controllerManagerUp, logOf('kube-controller-manager'));
   await waitFor(
     `node ${c.node} of ${c.name} to be Ready`,
     60_000,
@@ -457,7 +471,7 @@ function kubeletScript(): string {
 }
 
 /** Namespace `team` with an admin user who is admin there and nowhere else. */
-async function bootstrap(c: ClusterState): Promise<void> {
+async function bootstrap(c: ClusterState, controllerManagerUp: () => Promise<void>, controllerManagerLog: () => string): Promise<void> {
   const must = async (r: Promise<{ status: number; body: string }>, what: string) => {
     const res = await r;
     if (res.status >= 300 && res.status !== 409) throw new Error(`${what} on ${c.name}: HTTP ${res.status} ${res.body}`);
@@ -479,9 +493,13 @@ async function bootstrap(c: ClusterState): Promise<void> {
   // Pods can only be created once the namespace's default ServiceAccount exists.
   for (const ns of ['default', 'team']) {
     await waitFor(
-      `the default ServiceAccount of ${ns} on ${c.name}`,
-      60_000,
-      async () => (await apiGet(c, `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200,
+      `the default ServiceAccount of ${ns} on ${c.name} (made by kube-controller-manager; its log follows)`,
+      90_000,
+      async () => {
+        await controllerManagerUp();
+        return (await apiGet(c, `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200;
+      },
+      controllerManagerLog,
     );
     await waitFor(
       `kube-root-ca.crt in ${ns} on ${c.name}`,
