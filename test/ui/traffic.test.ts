@@ -232,12 +232,13 @@ describe('Traffic in the views: topology edges, the Services view, the traffic p
     const { page } = wb;
     await palette(page, 'Skupper: Show Traffic');
     await quickPick(page, 'echo');
-    const panel = await frameWith(page, 'table#flows', 30_000);
+    // The panel is reused: its page is written again for the new selection, so the frame is looked up
+    // on each poll (a frame found before the rewrite is detached).
     await until(
       'the panel shows echo',
-      () => panel.innerText('h1'),
+      async () => (await frameWith(page, 'table#flows', 5_000)).innerText('h1'),
       (t) => /Traffic: echo/.test(t),
-      15_000,
+      30_000,
     );
     figures.loadBytesSent = sentByLoad;
     await shot('traffic-panel-service');
