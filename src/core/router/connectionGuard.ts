@@ -64,8 +64,16 @@ export interface GuardHooks {
   onReject(reason: string): void;
 }
 
+/** What a reader in front of the guard (dataReader.ts) needs to know of it. */
+export interface GuardState {
+  /** See FrameGuard.frameRemaining. */
+  frameRemaining(): number;
+  /** The connection refused input: nothing more is read. */
+  rejected(): boolean;
+}
+
 /** Call before rhea is given the socket (conn.accept / conn.connect). */
-export function guardConnection(conn: any, socket: net.Socket, hooks: GuardHooks): void {
+export function guardConnection(conn: any, socket: net.Socket, hooks: GuardHooks): GuardState {
   checkDecodedMessages();
   const maxFrameSize = Number(conn.options?.max_frame_size) || DEFAULT_MAX_FRAME_SIZE;
   const guard = new FrameGuard(maxFrameSize);
@@ -249,4 +257,5 @@ export function guardConnection(conn: any, socket: net.Socket, hooks: GuardHooks
     const max = open.max_frame_size;
     if (typeof max === 'number' && max < MIN_MAX_FRAME_SIZE) open.max_frame_size = MIN_MAX_FRAME_SIZE;
   });
+  return { frameRemaining: () => guard.frameRemaining, rejected: () => rejected };
 }

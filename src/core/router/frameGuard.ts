@@ -268,6 +268,17 @@ export class FrameGuard {
 
   constructor(readonly maxFrameSize: number) {}
 
+  /**
+   * Bytes left of the AMQP frame being read: 0 at a frame boundary, -1 when that is unknown (not in AMQP
+   * frames yet, a frame whose size is not read yet, or refused input). Lets a reader in front of the
+   * guard take step with it.
+   */
+  get frameRemaining(): number {
+    if (this.phase !== 'amqp' || this.error) return -1;
+    if (this.size === 0) return this.seen === 0 ? 0 : -1;
+    return this.size - this.seen;
+  }
+
   push(chunk: Buffer): Buffer {
     if (this.error) return EMPTY;
     const n = chunk.length;

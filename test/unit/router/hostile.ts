@@ -18,6 +18,13 @@ export interface Hostile {
   ownRecord(extra?: Record<string, unknown>): Record<string, unknown>;
   /** A routed message as routers send them (`m` is the AMQP-encoded client message). */
   envelope(dst: string, src: string, address: string, body: unknown): Record<string, unknown>;
+  /**
+   * Attaches a sender to van/data on a session of its own and waits for credit: the channel and handle
+   * that forged data frames (written with `raw`) must carry, and the next delivery-id.
+   */
+  attachData(): Promise<{ channel: number; handle: number; deliveryId: number }>;
+  /** Bytes written to the TLS socket as they are, after everything rhea wrote before. */
+  raw(bytes: Buffer): void;
   /** True once the victim closed the connection. */
   closed(): boolean;
   close(): Promise<void>;
@@ -112,6 +119,22 @@ export async function connectHostile(port: number, o: HostileOptions): Promise<H
     },
     envelope(dst, src, address, body) {
       return { t: 'msg', dst, src, addr: address, mode: 'multicast', m: rhea.message.encode({ body } as any) };
+    },
+    async attachData() {
+      const session = (conn as any).create_session();
+      session.begin();
+      const data = session.attach_sender({ target: { address: 'van/data' }, snd_settle_mode: 1 });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`hostile ${o.id}: no credit on van/data`)), o.timeoutMs ?? 10_000);
+        data.once('sendable', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return { channel: session.local.channel, handle: data.local.handle, deliveryId: session.outgoing.next_delivery_id };
+    },
+    raw(bytes) {
+      (conn as any).socket.write(bytes);
     },
     closed: () => closed,
     close: () =>

@@ -169,6 +169,50 @@ describe('a hostile linked router cannot break the network (routers in child pro
     return records;
   }
 
+  /** A data transfer as routers write them (peer.ts fastSend), with any size field and delivery-id. */
+  function dataFrame(d: { channel: number; handle: number; deliveryId: number }, flowId: number, payload: Buffer, size?: number): Buffer {
+    const h = Buffer.alloc(38);
+    h.writeUInt32BE(size ?? 38 + payload.length, 0);
+    h[4] = 2;
+    h.writeUInt16BE(d.channel, 6);
+    Buffer.from([0x00, 0x53, 0x14, 0xc0, 25, 6, 0x70]).copy(h, 8);
+    h.writeUInt32BE(d.handle, 15);
+    h[19] = 0x70;
+    h.writeUInt32BE(d.deliveryId, 20);
+    h[24] = 0xa0;
+    h[25] = 5;
+    h[26] = 2; // DATA
+    h.writeUInt32BE(flowId, 27);
+    h[31] = 0x70;
+    h.writeUInt32BE(0x56414e00, 32);
+    h[36] = 0x41;
+    h[37] = 0x42;
+    return Buffer.concat([h, payload]);
+  }
+
+  test('forged data transfers (unknown flows, split heads, a wrong delivery-id, a size above max-frame-size) close at most that connection', async () => {
+    const h = await hostile('H-data');
+    const d = await h.attachData();
+    // DATA for flows that do not exist, written a few bytes at a time (heads split across TLS records).
+    const frames = Buffer.concat([
+      dataFrame(d, 4242, Buffer.alloc(3000, 1)),
+      dataFrame({ ...d, deliveryId: d.deliveryId + 1 }, 4243, Buffer.alloc(10, 2)),
+    ]);
+    for (let off = 0; off < frames.length; off += 7) h.raw(frames.subarray(off, off + 7));
+    await processed(h);
+    assert.equal(h.closed(), false, 'frames for unknown flows are answered with a reset, not a close');
+    // A delivery-id out of sequence: rhea's check, as before.
+    h.raw(dataFrame({ ...d, deliveryId: d.deliveryId + 100 }, 4244, Buffer.alloc(10)));
+    await waitFor('A closes the connection', () => h.closed(), 10_000);
+    await networkHolds();
+    // A head whose size is above the max-frame-size: refused from its size field.
+    const h2 = await hostile('H-data-2');
+    const d2 = await h2.attachData();
+    h2.raw(dataFrame(d2, 1, Buffer.alloc(100), 0x7fffffff));
+    await waitFor('A closes the second connection', () => h2.closed(), 10_000);
+    await networkHolds();
+  });
+
   test('a record whose subscriptions is a number is refused, and the router lives', async () => {
     const h = await hostile('H1');
     await h.send({ t: 'lsa', lsa: h.ownRecord({ subscriptions: 5 }) });

@@ -33,6 +33,34 @@ class Counters {
   lastError?: string;
 }
 
+/** Sockets corked in this turn of the event loop, uncorked together once its reads are done. */
+const corked: net.Socket[] = [];
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const s of corked) s.uncork();
+  corked.length = 0;
+}
+
+/**
+ * Writes toward a client or target socket. A flow's data arrives in pieces of a TLS record (16 KiB)
+ * each, in separate callbacks of one read; written one by one that is a system call per piece. Corked
+ * until the end of the turn (setImmediate runs right after the poll phase that delivered the reads), the
+ * pieces of one read leave in one writev.
+ */
+function writeBatched(socket: net.Socket, buf: Buffer, cb: () => void): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    corked.push(socket);
+    if (!uncorkScheduled) {
+      uncorkScheduled = true;
+      setImmediate(uncorkAll);
+    }
+  }
+  socket.write(buf, cb);
+}
+
 /**
  * Wires one socket to one flow. `bytesIn` counts bytes read from the socket (sent into the network),
  * `bytesOut` bytes written to it.
@@ -54,7 +82,7 @@ function bridge(socket: net.Socket, counters: Counters, onDone: () => void): { e
       if (socket.destroyed) return;
       counters.bytesOut += buf.length;
       const n = buf.length;
-      socket.write(buf, () => handle?.consumed(n));
+      writeBatched(socket, buf, () => handle?.consumed(n));
     },
     onEnd() {
       remoteEnded = true;

@@ -1,0 +1,41 @@
+// The floor for any router written in Node: one half of a stunnel-like pair, with no AMQP and no
+// framing, each TCP connection piped to its own mutual-TLS 1.3 connection. The bench runs a pair of
+// these as the system `node-tls`, to tell what Node's TLS and sockets cost from what the router adds.
+// Usage: node tlspipe.cjs client LISTEN_PORT TLS_PORT CA CERT KEY | server TLS_PORT TARGET_PORT CA CERT KEY
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+
+const [mode, a, b, caPath, certPath, keyPath] = process.argv.slice(2);
+const pem = { ca: readFileSync(caPath), cert: readFileSync(certPath), key: readFileSync(keyPath) };
+
+function join(x: net.Socket, y: net.Socket): void {
+  x.setNoDelay(true);
+  y.setNoDelay(true);
+  x.on('error', () => y.destroy());
+  y.on('error', () => x.destroy());
+  x.pipe(y);
+  y.pipe(x);
+}
+
+function ready(server: net.Server, port: number): void {
+  server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write('ready\n'));
+}
+
+if (mode === 'client') {
+  const context = tls.createSecureContext({ ...pem, minVersion: 'TLSv1.3' });
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (plain) => {
+    const secure = tls.connect({ port: Number(b), host: '127.0.0.1', secureContext: context, servername: 'localhost' });
+    join(plain, secure);
+  });
+  ready(server, Number(a));
+} else {
+  const server = tls.createServer(
+    { ...pem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', allowHalfOpen: true },
+    (secure) => {
+      const plain = net.connect({ port: Number(b), host: '127.0.0.1', allowHalfOpen: true });
+      join(secure, plain);
+    },
+  );
+  ready(server, Number(a));
+}
