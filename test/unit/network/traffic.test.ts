@@ -143,7 +143,9 @@ describe('published traffic', () => {
     }));
     // Every site calls every service (50 listener aggregates) and serves its own to all 49 others.
     const announcements = sites.map((id, i) => {
-      const r = new TrafficRecorder();
+      // One fixed clock: which rows a site keeps (the most recent, then the busiest) must not depend on
+      // whether the millisecond ticked while the test made them.
+      const r = new TrafficRecorder({ now: () => 1_700_000_000_000 });
       for (const s of services) {
         const dest = `site-${sites[services.indexOf(s)]}`;
         for (let k = 0; k < 3; k++) r.closed(r.opened(s.address, `site-${id}`, dest, 'listener'), 123_456, 654_321, 2.5);
