@@ -119,6 +119,12 @@ const str = (v: unknown): string =>
         .slice(0, PUBLISHED_LIMITS.textChars)
     : '';
 
+/** What a published row and a published flow both start with: [address, sourceSite, destSite, side]. */
+function entryHead(x: unknown[]): [string, string, string, number] {
+  const side = count(x[3]);
+  return [str(x[0]), str(x[1]), str(x[2]), side < SIDES.length ? Math.floor(side) : 0];
+}
+
 /** Published traffic from JSON, every part checked and bounded; undefined when it is not traffic. */
 export function readPublishedTraffic(raw: unknown): PublishedTraffic | undefined {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
@@ -127,12 +133,8 @@ export function readPublishedTraffic(raw: unknown): PublishedTraffic | undefined
   const rows: PublishedRow[] = [];
   for (const x of Array.isArray(r.rows) ? r.rows.slice(0, L.rows) : []) {
     if (!Array.isArray(x) || typeof x[0] !== 'string') continue;
-    const side = count(x[3]);
     rows.push([
-      str(x[0]),
-      str(x[1]),
-      str(x[2]),
-      side < SIDES.length ? Math.floor(side) : 0,
+      ...entryHead(x),
       count(x[4]),
       count(x[5]),
       count(x[6]),
@@ -144,19 +146,15 @@ export function readPublishedTraffic(raw: unknown): PublishedTraffic | undefined
         ? x[11]
             .slice(0, L.reasons)
             .filter((e): e is unknown[] => Array.isArray(e))
-            .map((e) => [str(e[0]) || 'unknown', count(e[1])])
+            .map((e): [string, number] => [str(e[0]) || 'unknown', count(e[1])])
         : [],
     ]);
   }
   const recent: PublishedFlow[] = [];
   for (const x of Array.isArray(r.recent) ? r.recent.slice(0, L.recent) : []) {
     if (!Array.isArray(x) || typeof x[0] !== 'string') continue;
-    const side = count(x[3]);
     recent.push([
-      str(x[0]),
-      str(x[1]),
-      str(x[2]),
-      side < SIDES.length ? Math.floor(side) : 0,
+      ...entryHead(x),
       count(x[4]),
       count(x[5]),
       count(x[6]),
