@@ -317,6 +317,31 @@ export async function quickPick(page: Page, label: string | RegExp, opts: { time
   await row.click();
 }
 
+/**
+ * Run a palette command that asks with a QuickPick, and choose `label` in it. A QuickPick closes when
+ * focus leaves it; a webview that takes focus back just after the command opened it (the traffic panel
+ * does, right after it was clicked) closes it before a row is shown. A person opens it again: so does
+ * this, up to `attempts` times, and then throws with what each attempt saw.
+ */
+export async function paletteThenPick(page: Page, title: string, label: string | RegExp, attempts = 3): Promise<void> {
+  const misses: string[] = [];
+  for (let i = 1; i <= attempts; i++) {
+    await palette(page, title);
+    try {
+      await quickPick(page, label, { timeout: 10_000 });
+      return;
+    } catch (e) {
+      const open = await page.locator(S.quickInputBox).isVisible();
+      misses.push(
+        `attempt ${i}: ${open ? 'the pick stayed open without the row' : 'the pick was closed'} (${(e as Error).message.split('\n')[0]})`,
+      );
+      if (open) await page.keyboard.press('Escape');
+      console.log(`paletteThenPick: ${misses[misses.length - 1]}; opening it again`);
+    }
+  }
+  throw new Error(`"${title}" then "${String(label)}" not chosen after ${attempts} attempts:\n${misses.join('\n')}`);
+}
+
 /** Type into an open QuickPick/InputBox and accept. */
 export async function quickInput(page: Page, text: string): Promise<void> {
   const box = page.locator(S.quickInputBox);

@@ -23,7 +23,7 @@ import {
   openSkupper,
   openWorkbench,
   palette,
-  quickPick,
+  paletteThenPick,
   setPaneExpanded,
   startCodeServer,
   uiUnavailable,
@@ -230,8 +230,7 @@ describe('Traffic in the views: topology edges, the Services view, the traffic p
 
   step('Show Traffic from the palette picks a service', async () => {
     const { page } = wb;
-    await palette(page, 'Skupper: Show Traffic');
-    await quickPick(page, 'echo');
+    await paletteThenPick(page, 'Skupper: Show Traffic', 'echo');
     // The panel is reused: its page is written again for the new selection, so the frame is looked up
     // on each poll (a frame found before the rewrite is detached).
     await until(
