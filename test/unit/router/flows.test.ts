@@ -1,7 +1,15 @@
 // The core's flow engine without sockets: three cores joined by in-memory ports (A - M - B).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowCore, FLOW_WINDOW, type DataPort, type FlowEndpoint, type FlowHandle } from '../../../src/core/router/flows.js';
+import {
+  FlowCore,
+  FLOW_GROWTH_BUDGET,
+  FLOW_WINDOW,
+  FLOW_WINDOW_MAX,
+  type DataPort,
+  type FlowEndpoint,
+  type FlowHandle,
+} from '../../../src/core/router/flows.js';
 import { decodeTag } from '../../../src/core/router/framing.js';
 import { createLogger } from '../../../src/core/router/log.js';
 import type { AddressTarget } from '../../../src/core/router/routing.js';
@@ -118,7 +126,100 @@ describe('flow core', () => {
     serverHandle!.consumed(server.bytes);
     await tick();
     assert.equal(client.credits, 1);
-    assert.equal(h.credit, FLOW_WINDOW);
+    // The sender had used all its credit and nothing waited at the receiver: the window doubled.
+    assert.equal(h.credit, 2 * FLOW_WINDOW);
+  });
+
+  /** Flows A -> B whose receiving ends (at B) are driven by hand: each consumes what the test says. */
+  function receivers() {
+    const m = mesh();
+    m.targets.set('svc', [{ routerId: 'B', count: 1, cost: 2 }]);
+    const ends: { handle: FlowHandle; got: Recorder; consumed: number }[] = [];
+    m.B.addTarget({
+      name: 't',
+      address: 'svc',
+      active: 0,
+      accept: (handle) => {
+        const got = new Recorder();
+        ends.push({ handle, got, consumed: 0 });
+        return got;
+      },
+    });
+    /** The receiving end writes out `share` of what waits there. */
+    const consume = (share = 1) => {
+      for (const e of ends) {
+        const n = Math.floor((e.got.bytes - e.consumed) * share);
+        e.consumed += n;
+        e.handle.consumed(n);
+      }
+    };
+    const open = () => m.A.openFlow('svc', 'balanced', new Recorder())!;
+    return { B: m.B, ends, consume, open };
+  }
+
+  /** Sends until the credit is used up. */
+  function fill(h: FlowHandle): void {
+    const chunk = Buffer.alloc(64 * 1024);
+    while (h.send(chunk));
+  }
+
+  /** The receive window as the sender sees it: what it may have in flight. */
+  const windowOf = (h: FlowHandle, end: { got: Recorder; consumed: number }) => h.credit + end.got.bytes - end.consumed;
+
+  test('window: grows while the sender is held by credit and the consumer keeps up, up to FLOW_WINDOW_MAX', async () => {
+    const { B, ends, consume, open } = receivers();
+    const h = open();
+    const windows: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      fill(h);
+      await tick();
+      consume();
+      await tick();
+      windows.push(windowOf(h, ends[0]));
+    }
+    // Each grant while the sender is out of credit doubles the window, until the cap.
+    const expected = [2, 4, 8, 16, 32, 64].map((k) => Math.min(k * FLOW_WINDOW, FLOW_WINDOW_MAX));
+    assert.deepEqual(windows, expected);
+    assert.equal(B.windowGrowth, FLOW_WINDOW_MAX - FLOW_WINDOW);
+    h.reset('done');
+    await tick();
+    assert.equal(B.windowGrowth, 0, 'returned to the budget when the flow closed');
+  });
+
+  test('window: a consumer that falls behind never grows it', async () => {
+    const { B, ends, consume, open } = receivers();
+    const h = open();
+    for (let round = 0; round < 4; round++) {
+      fill(h);
+      await tick();
+      // Half of what arrived is still waiting to be written out when the grant goes.
+      consume(0.5);
+      await tick();
+      assert.equal(windowOf(h, ends[0]), FLOW_WINDOW);
+    }
+    assert.equal(B.windowGrowth, 0);
+  });
+
+  test('window: growth is bounded by the router budget shared by all flows', async () => {
+    const { B, ends, consume, open } = receivers();
+    const perFlow = FLOW_WINDOW_MAX - FLOW_WINDOW;
+    const flows = Array.from({ length: Math.floor(FLOW_GROWTH_BUDGET / perFlow) + 2 }, open);
+    for (let round = 0; round < 6; round++) {
+      for (const h of flows) fill(h);
+      await tick();
+      consume();
+      await tick();
+    }
+    assert.equal(B.windowGrowth, FLOW_GROWTH_BUDGET);
+    const windows = flows.map((h, i) => windowOf(h, ends[i]));
+    assert.equal(
+      windows.reduce((a, w) => a + w - FLOW_WINDOW, 0),
+      FLOW_GROWTH_BUDGET,
+    );
+    assert.ok(windows.every((w) => w <= FLOW_WINDOW_MAX));
+    for (const h of flows) h.reset('done');
+    await tick();
+    assert.equal(B.windowGrowth, 0);
   });
 
   test('losing a port resets the flows that crossed it, on both sides', async () => {
