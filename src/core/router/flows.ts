@@ -27,6 +27,13 @@ export const FLOW_WINDOW_MAX = Math.max(FLOW_WINDOW, Number(process.env.VAN_FLOW
  */
 export const FLOW_GROWTH_BUDGET = Number(process.env.VAN_FLOW_GROWTH_BUDGET ?? 32 * 1024 * 1024);
 
+/**
+ * How far a sender may go past the credit it was granted (its credit may go negative by one read or one
+ * frame) before the receiver resets the flow: a peer that ignores credit cannot make a router buffer
+ * without bound toward a slow consumer.
+ */
+const OVERRUN_SLACK = 1024 * 1024;
+
 /** A neighbour as the core sees it: something that carries frames in order. */
 export interface DataPort {
   readonly name: string;
@@ -193,6 +200,12 @@ class LocalEnd implements FlowHandle {
   deliver(kind: Kind, payload: Buffer): void {
     switch (kind) {
       case Kind.Data:
+        if (this.bytesIn + payload.length > this.granted + OVERRUN_SLACK) {
+          const reason = `the sender went ${this.bytesIn + payload.length - this.granted} bytes past the credit it was granted`;
+          this.core.forward(this.rec, this.leg, Kind.Reset, encodeReset(reason));
+          this.endpoint.onReset(reason);
+          break;
+        }
         if (this.bytesIn === 0) this.firstInAt = performance.now();
         this.bytesIn += payload.length;
         this.core.bytesIn += payload.length;

@@ -222,6 +222,18 @@ describe('flow core', () => {
     assert.equal(B.windowGrowth, 0);
   });
 
+  test('a sender that ignores its credit is reset before the receiver buffers more than a window and a slack', async () => {
+    const { ends, open } = receivers();
+    const h = open();
+    const chunk = Buffer.alloc(64 * 1024);
+    // A hostile router sends on although send() said to stop (nothing is written out at the receiver).
+    for (let i = 0; i < (4 * FLOW_WINDOW) / chunk.length; i++) h.send(chunk);
+    await tick();
+    const got = ends[0].got;
+    assert.match(got.reset ?? '', /past the credit it was granted/);
+    assert.ok(got.bytes <= 2 * FLOW_WINDOW, `buffered ${got.bytes} bytes`);
+  });
+
   test('losing a port resets the flows that crossed it, on both sides', async () => {
     const { A, M, B, targets, ports } = mesh();
     targets.set('svc', [{ routerId: 'B', count: 1, cost: 2 }]);
