@@ -708,7 +708,8 @@ async function main() {
   const busiest = Math.max(...foreignCores);
   const quiet = quietStart && busiest <= MAX_FOREIGN_CORES;
   const ratios = ratiosOf(runs);
-  const complete = !only && !METRICS;
+  // Complete: every base system and every metric (opt-in systems such as node-tls may run beside them).
+  const complete = !METRICS && BASE_SYSTEMS.every((b) => systems.includes(b));
   const result = {
     machine: {
       cpus,
