@@ -7,7 +7,7 @@
 // the results are not written to bench/results/latest.json (format in DESIGN.md "Bench output") but to
 // loaded.json, marked, unless --force.
 // Usage: npm run bench [-- --quick] [--systems stunnel,van-1hop] [--metrics mbps_down_1,cpu_s_per_gb] [--runs 3] [--force]
-//   env BENCH_SECONDS, BENCH_IDLE_FLOWS, BENCH_ROUTER_NODE_ARGS (e.g. --cpu-prof)
+//   env BENCH_SECONDS, BENCH_IDLE_FLOWS, BENCH_ROUTER_NODE_ARGS (e.g. --cpu-prof; routers and node-tls pipes)
 //   A/B: a system `van-1hop@NAME` runs the routers with the environment in BENCH_ENV_NAME ("K=V K2=V2"),
 //   or, for NAME=base, from the sources under BENCH_BASE_ROOT (e.g. `git archive HEAD src test/e2e` there).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -431,13 +431,15 @@ async function bundle(sourceRoot: string, entry: string): Promise<string> {
   return out;
 }
 
+/** Node arguments for the routers and the node-tls pipes (e.g. --cpu-prof: the floor is profiled alike). */
+const NODE_ARGS = (process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 const routerBundle = (sourceRoot: string) => bundle(sourceRoot, join('test', 'e2e', 'fixtures', 'router-child.ts'));
 
 async function startRouter(config: RouterConfig, variant: Variant): Promise<ChildProcess> {
   const path = join(work, `router-${config.id}.json`);
   writeFileSync(path, JSON.stringify(config));
-  const extra = (process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const p = start(process.execPath, [...extra, await routerBundle(variant.root), path], { env: variant.env });
+  const p = start(process.execPath, [...NODE_ARGS, await routerBundle(variant.root), path], { env: variant.env });
   await firstLine(p);
   return p;
 }
@@ -470,8 +472,8 @@ async function upSystem(name: System, serverPort: number, tlsFiles: TlsFiles): P
     const mid = await freePort();
     const pipe = await bundle(root, join('test', 'bench', 'tlspipe.ts'));
     const files = [tlsFiles.ca, tlsFiles.cert, tlsFiles.key];
-    const s = start(process.execPath, [pipe, 'server', String(mid), String(serverPort), ...files]);
-    const c = start(process.execPath, [pipe, 'client', String(port), String(mid), ...files]);
+    const s = start(process.execPath, [...NODE_ARGS, pipe, 'server', String(mid), String(serverPort), ...files]);
+    const c = start(process.execPath, [...NODE_ARGS, pipe, 'client', String(port), String(mid), ...files]);
     await Promise.all([firstLine(s), firstLine(c)]);
     return { port, pids: [s.pid!, c.pid!], stop: () => stopAll([s, c]) };
   }
