@@ -1,8 +1,10 @@
 // `npm test`: set-up (whatever this machine still lacks: scripts/setup.sh, idempotent), type check, lint,
 // format check (prettier), command check, build, then every suite in order. Prints each suite's totals and one closing line with
-// the sum ("N passed, N failed"). Stops at the first failing step. A step or suite that exits non-zero
+// the sum ("N passed, N failed"). Stops at the first failing step. Before it exits, it stops the test control plane
+// the run started (see stopRunControlPlane). A step or suite that exits non-zero
 // without a failing test counts as one failed, so the closing line is never green when the run is red.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,6 +67,29 @@ for (const [name, command] of steps) {
     break;
   }
 }
+/**
+ * A control plane that a suite of this run started is stopped by its reaper once the run's test
+ * processes are gone. A CI that ends the session or removes the checkout right after `npm test` can cut
+ * the reaper short and leave the pod network namespace behind (seen once after a failed run). So the
+ * run stops it itself before it exits, and waits. One started by hand (`npm run cluster:up`) has no
+ * owner and is left running; one that another test run still uses is left to that run.
+ */
+function stopRunControlPlane() {
+  let ownerPid;
+  try {
+    ownerPid = JSON.parse(readFileSync(join(root, '.van-test', 'state.json'), 'utf8')).ownerPid;
+  } catch {
+    return; // none running
+  }
+  if (!ownerPid) return;
+  const down = [process.execPath, '--import', 'tsx', 'test/cluster/down.ts', '--if-owner', String(ownerPid)];
+  const r = spawnSync(down[0], down.slice(1), { cwd: root, stdio: 'inherit', timeout: 120_000 });
+  const what =
+    r.status === 0 ? 'stopped' : r.status === 3 ? 'left to the test run that still uses it' : `not stopped (exit ${r.status ?? r.signal})`;
+  summary.push(`test control plane: ${what}`);
+}
+
+stopRunControlPlane();
 console.log('\n=== summary ===');
 for (const line of summary) console.log(line);
 console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
