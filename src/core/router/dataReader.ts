@@ -63,6 +63,33 @@ const FIXED: readonly [number, number][] = [
   [37, 0x42], // more: false
 ];
 
+/** The varying fields of a data frame's head; everything else in it is FIXED. */
+export interface DataHead {
+  /** The frame's size, head included (38 + payload bytes). */
+  size: number;
+  channel: number;
+  handle: number;
+  deliveryId: number;
+  /** The 5-byte delivery tag (framing.ts encodeTag). */
+  tag: Buffer;
+}
+
+/** The FIXED bytes in place: each head starts as a copy of it. */
+const TEMPLATE = Buffer.alloc(DATA_HEAD);
+for (const [i, v] of FIXED) TEMPLATE[i] = v;
+
+/** The head of a data frame as a router sends it (peer.ts fastSend), the only head this reader takes. */
+export function encodeDataHead(h: DataHead): Buffer {
+  const b = Buffer.allocUnsafe(DATA_HEAD);
+  TEMPLATE.copy(b);
+  b.writeUInt32BE(h.size, 0);
+  b.writeUInt16BE(h.channel, 6);
+  b.writeUInt32BE(h.handle, 15);
+  b.writeUInt32BE(h.deliveryId >>> 0, 20);
+  h.tag.copy(b, 26);
+  return b;
+}
+
 const enum Mode {
   /** Not following frames: everything goes to the guard (before the data link is up, or after a refusal). */
   Off,

@@ -6,7 +6,7 @@ import type tls from 'node:tls';
 import type net from 'node:net';
 import type { DataPort } from './flows.js';
 import { guardConnection, type GuardState } from './connectionGuard.js';
-import { DataFrameReader } from './dataReader.js';
+import { DATA_HEAD, DataFrameReader, encodeDataHead } from './dataReader.js';
 import { DATA_FORMAT, decodeTag } from './framing.js';
 import type { Logger } from './log.js';
 
@@ -346,28 +346,13 @@ export class PeerLink implements DataPort {
     out.window--;
     s.credit--;
     s.delivery_count++;
-    const head = Buffer.allocUnsafe(38);
-    head.writeUInt32BE(38 + payload.length, 0);
-    head[4] = 2; // doff
-    head[5] = 0; // AMQP frame
-    head.writeUInt16BE(session.local.channel, 6);
-    head[8] = 0x00; // described
-    head[9] = 0x53; // smallulong
-    head[10] = 0x14; // transfer
-    head[11] = 0xc0; // list8
-    head[12] = 25; // size
-    head[13] = 6; // count
-    head[14] = 0x70; // handle: uint
-    head.writeUInt32BE(s.local.handle, 15);
-    head[19] = 0x70; // delivery-id
-    head.writeUInt32BE(id >>> 0, 20);
-    head[24] = 0xa0; // delivery-tag: vbin8
-    head[25] = 5;
-    tag.copy(head, 26);
-    head[31] = 0x70; // message-format
-    head.writeUInt32BE(DATA_FORMAT, 32);
-    head[36] = 0x41; // settled: true
-    head[37] = 0x42; // more: false
+    const head = encodeDataHead({
+      size: DATA_HEAD + payload.length,
+      channel: session.local.channel,
+      handle: s.local.handle,
+      deliveryId: id,
+      tag,
+    });
     const transport = this.conn.amqp_transport;
     patchTransport(transport);
     transport.pending.push({ raw: head, payload });

@@ -2,7 +2,7 @@
 // of our data link, hands everything else on unchanged and in order, and buffers at most a head.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DATA_HEAD, DataFrameReader, type DataFrameSink } from '../../../src/core/router/dataReader.js';
+import { DATA_HEAD, DataFrameReader, encodeDataHead, type DataFrameSink } from '../../../src/core/router/dataReader.js';
 
 const CHANNEL = 1;
 const HANDLE = 0;
@@ -10,24 +10,10 @@ const MAX = 1024 * 1024;
 
 /** A data frame as peer.ts fastSend writes it. */
 function dataFrame(deliveryId: number, kindByte: number, id: number, payload: Buffer, channel = CHANNEL, handle = HANDLE): Buffer {
-  const h = Buffer.alloc(DATA_HEAD);
-  h.writeUInt32BE(DATA_HEAD + payload.length, 0);
-  h[4] = 2;
-  h[5] = 0;
-  h.writeUInt16BE(channel, 6);
-  Buffer.from([0x00, 0x53, 0x14, 0xc0, 25, 6, 0x70]).copy(h, 8);
-  h.writeUInt32BE(handle, 15);
-  h[19] = 0x70;
-  h.writeUInt32BE(deliveryId, 20);
-  h[24] = 0xa0;
-  h[25] = 5;
-  h[26] = kindByte;
-  h.writeUInt32BE(id, 27);
-  h[31] = 0x70;
-  h.writeUInt32BE(0x56414e00, 32);
-  h[36] = 0x41;
-  h[37] = 0x42;
-  return Buffer.concat([h, payload]);
+  const tag = Buffer.alloc(5);
+  tag[0] = kindByte;
+  tag.writeUInt32BE(id, 1);
+  return Buffer.concat([encodeDataHead({ size: DATA_HEAD + payload.length, channel, handle, deliveryId, tag }), payload]);
 }
 
 /** Some other AMQP frame (its content does not matter to the reader). */

@@ -9,6 +9,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RouterConfig } from '../../../src/core/router/config.js';
+import { DATA_HEAD, encodeDataHead } from '../../../src/core/router/dataReader.js';
+import { Kind, encodeTag } from '../../../src/core/router/framing.js';
 import { startChild, type Child } from '../../e2e/router-helpers.js';
 import { baseConfig, connectorTo, dir, echoOnce, echoServer, freePort, networkPki, waitFor } from './helpers.js';
 import { connectHostile, type Hostile } from './hostile.js';
@@ -171,23 +173,8 @@ describe('a hostile linked router cannot break the network (routers in child pro
 
   /** A data transfer as routers write them (peer.ts fastSend), with any size field and delivery-id. */
   function dataFrame(d: { channel: number; handle: number; deliveryId: number }, flowId: number, payload: Buffer, size?: number): Buffer {
-    const h = Buffer.alloc(38);
-    h.writeUInt32BE(size ?? 38 + payload.length, 0);
-    h[4] = 2;
-    h.writeUInt16BE(d.channel, 6);
-    Buffer.from([0x00, 0x53, 0x14, 0xc0, 25, 6, 0x70]).copy(h, 8);
-    h.writeUInt32BE(d.handle, 15);
-    h[19] = 0x70;
-    h.writeUInt32BE(d.deliveryId, 20);
-    h[24] = 0xa0;
-    h[25] = 5;
-    h[26] = 2; // DATA
-    h.writeUInt32BE(flowId, 27);
-    h[31] = 0x70;
-    h.writeUInt32BE(0x56414e00, 32);
-    h[36] = 0x41;
-    h[37] = 0x42;
-    return Buffer.concat([h, payload]);
+    const head = encodeDataHead({ ...d, size: size ?? DATA_HEAD + payload.length, tag: encodeTag(Kind.Data, false, flowId) });
+    return Buffer.concat([head, payload]);
   }
 
   test('forged data transfers (unknown flows, split heads, a wrong delivery-id, a size above max-frame-size) close at most that connection', async () => {
