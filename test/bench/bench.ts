@@ -7,7 +7,7 @@
 // the results are not written to bench/results/latest.json (format in DESIGN.md "Bench output") but to
 // loaded.json, marked, unless --force.
 // Usage: npm run bench [-- --quick] [--systems stunnel,van-1hop] [--metrics mbps_down_1,cpu_s_per_gb] [--runs 3] [--force]
-//   env BENCH_SECONDS, BENCH_IDLE_FLOWS, BENCH_ROUTER_NODE_ARGS (e.g. --cpu-prof; routers and node-tls pipes)
+//   env BENCH_SECONDS, BENCH_RTT_COUNT, BENCH_RTT_WARMUP, BENCH_IDLE_FLOWS, BENCH_ROUTER_NODE_ARGS (e.g. --cpu-prof; routers and node-tls pipes)
 //   A/B: a system `van-1hop@NAME` runs the routers with the environment in BENCH_ENV_NAME ("K=V K2=V2"),
 //   or, for NAME=base, from the sources under BENCH_BASE_ROOT (e.g. `git archive HEAD src test/e2e` there).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -46,6 +46,14 @@ const quick = args.includes('--quick');
 const force = args.includes('--force');
 const only = (option('systems') ?? option('only'))?.split(',').filter(Boolean);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (quick ? 1.5 : 3));
+/** Round trips per RTT measurement: 10,000 put 100 samples above p99. */
+const RTT_COUNT = Number(process.env.BENCH_RTT_COUNT ?? (quick ? 1000 : 10_000));
+/**
+ * Round trips before those measured, on the same connection. A fresh process's first few thousand round
+ * trips pay for V8's JIT (compiling on the same two cores); a router runs for days, so the measured
+ * round trips are the steady state. BENCH_RTT_WARMUP=50 measures a cold start.
+ */
+const RTT_WARMUP = Number(process.env.BENCH_RTT_WARMUP ?? (quick ? 200 : 5000));
 const METRICS = (option('metrics') ?? process.env.BENCH_METRICS)?.split(',').filter(Boolean);
 const RUNS = Math.max(1, Number(option('runs') ?? (quick ? 1 : 3)));
 /** Cores other processes may keep busy while a system is measured, for a run to count as quiet. */
@@ -257,12 +265,13 @@ async function throughput(
   return bytes / elapsed / 1e6;
 }
 
-async function rtt(port: number, count: number): Promise<{ p50: number; p99: number }> {
+async function rtt(port: number, count: number, mark?: (phase: 'start' | 'end') => void): Promise<{ p50: number; p99: number }> {
   const s = await connect(port);
   s.write('E');
   const msg = Buffer.alloc(64, 0x63);
   const times: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < RTT_WARMUP + count; i++) {
+    if (i === RTT_WARMUP) mark?.('start');
     const t0 = process.hrtime.bigint();
     await new Promise<void>((resolve) => {
       let got = 0;
@@ -276,8 +285,9 @@ async function rtt(port: number, count: number): Promise<{ p50: number; p99: num
       s.on('data', on);
       s.write(msg);
     });
-    if (i >= 50) times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    if (i >= RTT_WARMUP) times.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
+  mark?.('end');
   s.destroy();
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
@@ -589,10 +599,14 @@ async function measure(system: System, up: Up, add: Add): Promise<void> {
   if (want('mbps_down_8')) add(system, 'bulk 8 streams down', 'mbps_down_8', await throughput(up.port, 8, 'down', SECONDS), 'MB/s');
   if (want('mbps_up_1')) add(system, 'bulk 1 stream up', 'mbps_up_1', await throughput(up.port, 1, 'up', SECONDS), 'MB/s');
   if (want('mbps_up_8')) add(system, 'bulk 8 streams up', 'mbps_up_8', await throughput(up.port, 8, 'up', SECONDS), 'MB/s');
-  if (want('rtt_p50_us') || want('rtt_p99_us')) {
-    const r = await rtt(up.port, quick ? 1000 : 3000);
+  if (want('rtt_p50_us') || want('rtt_p99_us') || want('rtt_cpu_us')) {
+    let cpu = 0;
+    const r = await rtt(up.port, RTT_COUNT, (phase) => {
+      cpu += phase === 'start' ? -cpuSeconds(up.pids) : cpuSeconds(up.pids);
+    });
     add(system, '64-byte echo', 'rtt_p50_us', r.p50, 'us');
     add(system, '64-byte echo', 'rtt_p99_us', r.p99, 'us');
+    if (up.pids.length) add(system, '64-byte echo', 'rtt_cpu_us', (cpu * 1e6) / RTT_COUNT, 'CPU-us');
   }
   if (want('conn_per_s_1')) add(system, 'connect+echo+close, 1 loop', 'conn_per_s_1', await connRate(up.port, 1, SECONDS / 2), 'conn/s');
   if (want('conn_per_s_8')) add(system, 'connect+echo+close, 8 loops', 'conn_per_s_8', await connRate(up.port, 8, SECONDS / 2), 'conn/s');
@@ -620,7 +634,16 @@ function ratiosOf(runs: Run[]): Record<string, number> {
   const ratios: Record<string, number> = {};
   const vans = [...new Set(runs.map((r) => r.system).filter((s) => s.startsWith('van')))];
   for (const van of vans) {
-    for (const m of ['mbps_down_1', 'mbps_down_8', 'mbps_up_1', 'mbps_up_8', 'conn_per_s_1', 'conn_per_s_8', 'cpu_s_per_gb']) {
+    for (const m of [
+      'mbps_down_1',
+      'mbps_down_8',
+      'mbps_up_1',
+      'mbps_up_8',
+      'conn_per_s_1',
+      'conn_per_s_8',
+      'cpu_s_per_gb',
+      'rtt_cpu_us',
+    ]) {
       const a = get(van, m);
       const b = get('stunnel', m);
       if (a !== undefined && b) ratios[`${van}/stunnel ${m}`] = round2(a / b);
