@@ -19,8 +19,8 @@ import { createCA, issueCertificate } from '../../src/core/pki/index.js';
 import type { RouterConfig, TlsFiles } from '../../src/core/router/config.js';
 
 const BASE_SYSTEMS = ['direct', 'socat', 'stunnel', 'van-1hop', 'van-2hop'] as const;
-/** Run only when asked for: a pair of bare Node TLS pipes (tlspipe.ts), the floor for a router in Node. */
-const EXTRA_SYSTEMS = ['node-tls'] as const;
+/** Run only when asked for: bare Node TLS pipes (tlspipe.ts), the floor for a router in Node, for one hop and for two. */
+const EXTRA_SYSTEMS = ['node-tls', 'node-tls-2hop'] as const;
 type BaseSystem = (typeof BASE_SYSTEMS)[number] | (typeof EXTRA_SYSTEMS)[number];
 /** A base system, or a van system with a variant (`van-1hop@base`) for A/B runs. */
 type System = string;
@@ -478,14 +478,21 @@ async function upSystem(name: System, serverPort: number, tlsFiles: TlsFiles): P
     await waitPort(port);
     return { port, pids: [p.pid!], stop: () => stopAll([p]) };
   }
-  if (system === 'node-tls') {
-    const mid = await freePort();
+  if (system === 'node-tls' || system === 'node-tls-2hop') {
     const pipe = await bundle(root, join('test', 'bench', 'tlspipe.ts'));
     const files = [tlsFiles.ca, tlsFiles.cert, tlsFiles.key];
-    const s = start(process.execPath, [...NODE_ARGS, pipe, 'server', String(mid), String(serverPort), ...files]);
-    const c = start(process.execPath, [...NODE_ARGS, pipe, 'client', String(port), String(mid), ...files]);
-    await Promise.all([firstLine(s), firstLine(c)]);
-    return { port, pids: [s.pid!, c.pid!], stop: () => stopAll([s, c]) };
+    const pipeStart = (mode: string, listen: number, to: number) =>
+      start(process.execPath, [...NODE_ARGS, pipe, mode, String(listen), String(to), ...files]);
+    const mid = await freePort();
+    const procs = [pipeStart('server', mid, serverPort)];
+    let entry = mid;
+    if (system === 'node-tls-2hop') {
+      entry = await freePort();
+      procs.push(pipeStart('relay', entry, mid));
+    }
+    procs.push(pipeStart('client', port, entry));
+    await Promise.all(procs.map(firstLine));
+    return { port, pids: procs.map((p) => p.pid!), stop: () => stopAll(procs) };
   }
   if (system === 'stunnel') {
     const mid = await freePort();

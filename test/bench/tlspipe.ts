@@ -1,7 +1,10 @@
 // The floor for any router written in Node: one half of a stunnel-like pair, with no AMQP and no
 // framing, each TCP connection piped to its own mutual-TLS 1.3 connection. The bench runs a pair of
-// these as the system `node-tls`, to tell what Node's TLS and sockets cost from what the router adds.
-// Usage: node tlspipe.cjs client LISTEN_PORT TLS_PORT CA CERT KEY | server TLS_PORT TARGET_PORT CA CERT KEY
+// these as the system `node-tls`, to tell what Node's TLS and sockets cost from what the router adds, and
+// a client, a relay and a server as `node-tls-2hop`, the floor for two hops (the relay, like a router in
+// the middle, takes mutual TLS in and makes mutual TLS out).
+// Usage: node tlspipe.cjs client LISTEN_PORT TLS_PORT CA CERT KEY | relay TLS_PORT TLS_PORT CA CERT KEY
+//        | server TLS_PORT TARGET_PORT CA CERT KEY
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -22,22 +25,24 @@ function ready(server: net.Server, port: number): void {
   server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write('ready\n'));
 }
 
+const context = tls.createSecureContext({ ...pem, minVersion: 'TLSv1.3' });
+const connectOut = () => tls.connect({ port: Number(b), host: '127.0.0.1', secureContext: context, servername: 'localhost' });
+const tlsServer = (onSecure: (secure: tls.TLSSocket) => void) =>
+  tls.createServer({ ...pem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', allowHalfOpen: true }, onSecure);
+
 if (mode === 'client') {
-  const context = tls.createSecureContext({ ...pem, minVersion: 'TLSv1.3' });
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (plain) => {
-    const secure = tls.connect({ port: Number(b), host: '127.0.0.1', secureContext: context, servername: 'localhost' });
-    join(plain, secure);
-  });
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (plain) => join(plain, connectOut()));
   ready(server, Number(a));
-} else {
-  const server = tls.createServer(
-    { ...pem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', allowHalfOpen: true },
-    (secure) => {
-      const plain = net.connect({ port: Number(b), host: '127.0.0.1', allowHalfOpen: true });
-      join(secure, plain);
-    },
+} else if (mode === 'relay') {
+  ready(
+    tlsServer((secure) => join(secure, connectOut())),
+    Number(a),
   );
-  ready(server, Number(a));
+} else {
+  ready(
+    tlsServer((secure) => join(secure, net.connect({ port: Number(b), host: '127.0.0.1', allowHalfOpen: true }))),
+    Number(a),
+  );
 }
 
 // The bench stops its systems with SIGTERM: exit normally, so that --cpu-prof writes its profile.
