@@ -235,6 +235,22 @@ export function renderMetrics(s: RouterStatus): string {
     conn.map((c) => [{ ...base, name: c.name ?? `${c.host}:${c.port}`, direction: c.direction }, c.bytesOut]),
   );
   metric(
+    'van_link_data_frames_total',
+    'counter',
+    'Data-link frames of an inter-router connection, by way (sent, read) and path (fast: without rhea; rhea).',
+    conn.flatMap((c) => {
+      const f = c.dataFrames;
+      if (!f) return [];
+      const labels = { ...base, name: c.name ?? `${c.host}:${c.port}`, direction: c.direction };
+      return [
+        [{ ...labels, way: 'sent', path: 'fast' }, f.sentFast],
+        [{ ...labels, way: 'sent', path: 'rhea' }, f.sentRhea],
+        [{ ...labels, way: 'read', path: 'fast' }, f.readFast],
+        [{ ...labels, way: 'read', path: 'rhea' }, f.readRhea],
+      ] as [Record<string, string>, number][];
+    }),
+  );
+  metric(
     'van_address_flows_active',
     'gauge',
     'Open flows per address.',

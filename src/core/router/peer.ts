@@ -52,6 +52,22 @@ export interface ConnectionStatus {
   bytesIn: number;
   bytesOut: number;
   flows?: number;
+  /** Inter-router links: data-link frames by the path they took (the fast paths, or rhea's own). */
+  dataFrames?: DataFrameCounts;
+}
+
+/**
+ * Frames of the data link: written by the fast path (`sentFast`) or by rhea (`sentRhea`, which includes
+ * frames first `queued` for lack of credit), read by the frame reader (`readFast`) or by rhea
+ * (`readRhea`). A router talking to a router of this version uses the fast paths only while it has
+ * credit; anything on rhea's path costs a copy and a decode per frame.
+ */
+export interface DataFrameCounts {
+  sentFast: number;
+  sentRhea: number;
+  queued: number;
+  readFast: number;
+  readRhea: number;
 }
 
 const SENDABLE_BATCH = 1 << 30;
@@ -129,8 +145,7 @@ export class PeerLink implements DataPort {
   private dataQueueHead = 0;
   private readonly controlQueue: unknown[] = [];
   private closed = false;
-  /** Data frames sent by the fast path, through rhea, or queued for lack of credit (diagnostics). */
-  readonly frameCounts = { fast: 0, rhea: 0, queued: 0 };
+  private readonly frames: DataFrameCounts = { sentFast: 0, sentRhea: 0, queued: 0, readFast: 0, readRhea: 0 };
 
   constructor(
     readonly conn: RheaConnection,
@@ -268,6 +283,7 @@ export class PeerLink implements DataPort {
     const delta = this.dataCreditWindow - r.credit;
     if (delta >= this.dataCreditWindow / 4) r.flow(delta);
     else if (incoming.max_transfer_id - incoming.next_transfer_id < incoming.window / 2) this.conn._register();
+    this.frames.readFast++;
     return true;
   }
 
@@ -291,6 +307,7 @@ export class PeerLink implements DataPort {
         d.update(true);
         const tag = decodeTag(d.tag);
         if (!tag || d.format !== DATA_FORMAT) return;
+        this.frames.readRhea++;
         this.handlers.onData(this, tag.kind, tag.reverse, tag.id, ctx.message as Buffer);
       });
     } else if (address === CONTROL_ADDRESS) {
@@ -308,16 +325,16 @@ export class PeerLink implements DataPort {
     const s = this.dataSender;
     if (s && this.dataQueueHead === this.dataQueue.length) {
       if (FAST_PATH && this.fastSend(s, tag, payload)) {
-        this.frameCounts.fast++;
+        this.frames.sentFast++;
         return;
       }
       if (s.sendable()) {
-        this.frameCounts.rhea++;
+        this.frames.sentRhea++;
         s.send(payload, tag, DATA_FORMAT);
         return;
       }
     }
-    this.frameCounts.queued++;
+    this.frames.queued++;
     this.dataQueue.push([tag, payload]);
   }
 
@@ -368,6 +385,7 @@ export class PeerLink implements DataPort {
     while (this.dataQueueHead < q.length && s.sendable() && n++ < SENDABLE_BATCH) {
       const [tag, payload] = q[this.dataQueueHead];
       q[this.dataQueueHead++] = undefined as unknown as [Buffer, Buffer];
+      this.frames.sentRhea++;
       s.send(payload, tag, DATA_FORMAT);
     }
     if (this.dataQueueHead === q.length) {
@@ -462,6 +480,7 @@ export class PeerLink implements DataPort {
       bytesIn: this.socket.bytesRead ?? 0,
       bytesOut: this.socket.bytesWritten ?? 0,
       ...(flows !== undefined ? { flows } : {}),
+      ...(this.isRouterLink ? { dataFrames: { ...this.frames } } : {}),
     };
   }
 }

@@ -136,6 +136,16 @@ describe('messaging and management across X - Y - Z', () => {
     const metrics = await get(port, '/metrics');
     assert.match(metrics.body, /^# TYPE van_flows_active gauge$/m);
     assert.match(metrics.body, /^van_link_up\{router="X",site="site-X",name="[^"]+",direction="incoming",remote_site="site-Y"\} 1$/m);
+    assert.match(metrics.body, /^# TYPE van_link_data_frames_total counter$/m);
+    for (const way of ['sent', 'read']) {
+      for (const path of ['fast', 'rhea']) {
+        const line = new RegExp(
+          `^van_link_data_frames_total\\{router="X",site="site-X",name="[^"]+",direction="incoming",way="${way}",path="${path}"\\} \\d+$`,
+          'm',
+        );
+        assert.match(metrics.body, line);
+      }
+    }
     const status = JSON.parse((await get(port, '/status')).body);
     assert.equal(status.id, 'X');
     assert.equal((await get(port, '/nope')).status, 404);
