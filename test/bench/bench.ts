@@ -379,6 +379,8 @@ interface Up {
   port: number;
   pids: number[];
   stop(): Promise<void>;
+  /** Van systems: which path the routers' data frames took (their /status), as one line. */
+  framePaths?(): Promise<string>;
 }
 
 function pki(): { server: TlsFiles; client: TlsFiles } {
@@ -446,10 +448,15 @@ const NODE_ARGS = (process.env.BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(B
 
 const routerBundle = (sourceRoot: string) => bundle(sourceRoot, join('test', 'e2e', 'fixtures', 'router-child.ts'));
 
+/** Each router's management port (/status), for framePaths. */
+const managementPortOf = new Map<ChildProcess, number>();
+
 async function startRouter(config: RouterConfig, variant: Variant): Promise<ChildProcess> {
   const path = join(work, `router-${config.id}.json`);
+  config.management = { host: '127.0.0.1', port: await freePort() };
   writeFileSync(path, JSON.stringify(config));
   const p = start(process.execPath, [...NODE_ARGS, await routerBundle(variant.root), path], { env: variant.env });
+  managementPortOf.set(p, config.management.port);
   await firstLine(p);
   return p;
 }
@@ -585,7 +592,24 @@ async function upSystem(name: System, serverPort: number, tlsFiles: TlsFiles): P
       await sleep(100);
     }
   }
-  return { port, pids: procs.map((p) => p.pid!), stop: () => stopAll(procs) };
+  const managementPorts = procs.map((p) => managementPortOf.get(p)!);
+  return { port, pids: procs.map((p) => p.pid!), stop: () => stopAll(procs), framePaths: () => framePaths(managementPorts) };
+}
+
+/**
+ * The data frames of every router link, summed over the routers, by the path they took: a fast path
+ * that declined under load (rhea encodes, copies and decodes each frame) shows here, not in the figures.
+ */
+async function framePaths(managementPorts: number[]): Promise<string> {
+  const sum = { sentFast: 0, sentRhea: 0, queued: 0, readFast: 0, readRhea: 0 };
+  for (const port of managementPorts) {
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { connections: { dataFrames?: typeof sum }[] };
+    for (const c of status.connections) {
+      if (!c.dataFrames) return 'data frames: not counted by this router';
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c.dataFrames[k];
+    }
+  }
+  return `data frames: sent ${sum.sentFast} fast, ${sum.sentRhea} by rhea (${sum.queued} queued first); read ${sum.readFast} fast, ${sum.readRhea} by rhea`;
 }
 
 // ---- main -----------------------------------------------------------------------------------------
@@ -723,6 +747,7 @@ async function main() {
       const foreign = foreignLoad();
       try {
         await measure(system, up, add);
+        if (up.framePaths) process.stderr.write(`  ${await up.framePaths()}\n`);
       } finally {
         const cores = foreign.stop();
         foreignCores.push(cores);

@@ -74,8 +74,12 @@ const SENDABLE_BATCH = 1 << 30;
 const FAST_PATH = process.env.VAN_RHEA_DATA_PATH !== '1';
 /** Data frames read without rhea (dataReader.ts); `VAN_RHEA_DATA_READ=1` leaves them all to rhea. */
 const FAST_READ = FAST_PATH && process.env.VAN_RHEA_DATA_READ !== '1';
-/** rhea's default credit window for a receiver, which the data receiver keeps. */
-const DEFAULT_CREDIT_WINDOW = 1000;
+/**
+ * Link credit (in frames) the data receiver keeps granting. Bytes are bounded per flow by the flow windows
+ * (flows.ts), not by this: with rhea's default of 1000, a thousand flows opening at once ran out of it, and
+ * the frames that waited went through rhea's encoder and decoder.
+ */
+const DATA_CREDIT_WINDOW = 16384;
 const MAX_FAST_PAYLOAD = 512 * 1024;
 
 /**
@@ -139,7 +143,7 @@ export class PeerLink implements DataPort {
   private controlSender?: RheaLink;
   /** The peer's data link, as rhea received its attach; its transfers are read by `reader`. */
   private dataReceiver?: RheaLink;
-  private dataCreditWindow = DEFAULT_CREDIT_WINDOW;
+  private dataCreditWindow = DATA_CREDIT_WINDOW;
   private readonly reader?: DataFrameReader;
   private readonly dataQueue: [Buffer, Buffer][] = [];
   private dataQueueHead = 0;
@@ -290,7 +294,10 @@ export class PeerLink implements DataPort {
   /** The data receiver is attached: its transfers (on the peer's channel and handle) go to the reader. */
   private readDataLink(receiver: RheaLink): void {
     this.dataReceiver = receiver;
-    this.dataCreditWindow = Number(receiver.get_option('credit_window', DEFAULT_CREDIT_WINDOW)) || DEFAULT_CREDIT_WINDOW;
+    this.dataCreditWindow = DATA_CREDIT_WINDOW;
+    // rhea tops credit up to this window for the frames it reads itself; the fast reader, in acceptTransfer.
+    receiver.set_credit_window(DATA_CREDIT_WINDOW);
+    if (DATA_CREDIT_WINDOW > receiver.credit) receiver.flow(DATA_CREDIT_WINDOW - receiver.credit);
     const map = this.conn.remote_channel_map as Record<string, unknown>;
     const channel = Object.keys(map).find((k) => map[k] === receiver.session);
     const handle = receiver.remote?.attach?.handle;
@@ -382,11 +389,16 @@ export class PeerLink implements DataPort {
     if (!s) return;
     const q = this.dataQueue;
     let n = 0;
-    while (this.dataQueueHead < q.length && s.sendable() && n++ < SENDABLE_BATCH) {
+    while (this.dataQueueHead < q.length && n++ < SENDABLE_BATCH) {
       const [tag, payload] = q[this.dataQueueHead];
+      // Credit is back: the fast path again while rhea holds nothing, so that the peer reads these
+      // frames on its fast path too; rhea's own send keeps the order once it holds a frame.
+      if (FAST_PATH && this.fastSend(s, tag, payload)) this.frames.sentFast++;
+      else if (s.sendable()) {
+        this.frames.sentRhea++;
+        s.send(payload, tag, DATA_FORMAT);
+      } else break;
       q[this.dataQueueHead++] = undefined as unknown as [Buffer, Buffer];
-      this.frames.sentRhea++;
-      s.send(payload, tag, DATA_FORMAT);
     }
     if (this.dataQueueHead === q.length) {
       q.length = 0;
