@@ -2,6 +2,7 @@
 // pairs of links attached once: "van/control" (link state, routed messages; ordinary AMQP messages) and
 // "van/data" (TCP flows as pre-encoded, pre-settled deliveries, see framing.ts). It implements the core's
 // DataPort; the core never sees the socket.
+import rhea from 'rhea';
 import type tls from 'node:tls';
 import type net from 'node:net';
 import type { DataPort } from './flows.js';
@@ -322,6 +323,14 @@ export class PeerLink implements DataPort {
         ctx.delivery.update(true);
         this.handlers.onControl(this, ctx.message?.body);
       });
+    } else {
+      // A router connection carries our two links only. rhea accepts any attach and grants it credit;
+      // nobody would settle what arrives there, so rhea would hold every message (a linked router could
+      // fill our memory). Refuse the link, and settle as rejected what was already on its way.
+      const error = { condition: 'amqp:not-found', description: `a router connection carries only ${DATA_ADDRESS} and ${CONTROL_ADDRESS}` };
+      const rejected = (rhea.message as any).rejected({ error }).described();
+      receiver.on('message', (ctx: any) => ctx.delivery.update(true, rejected));
+      receiver.close(error);
     }
   }
 

@@ -23,6 +23,8 @@ export interface Hostile {
    * that forged data frames (written with `raw`) must carry, and the next delivery-id.
    */
   attachData(): Promise<{ channel: number; handle: number; deliveryId: number }>;
+  /** A sender (unsettled, rhea's default) attached to any address on a session of its own (rhea's sender). */
+  openSender(address: string): any;
   /** Bytes written to the TLS socket as they are, after everything rhea wrote before. */
   raw(bytes: Buffer): void;
   /** True once the victim closed the connection. */
@@ -132,6 +134,12 @@ export async function connectHostile(port: number, o: HostileOptions): Promise<H
         });
       });
       return { channel: session.local.channel, handle: data.local.handle, deliveryId: session.outgoing.next_delivery_id };
+    },
+    openSender(address) {
+      // A session of its own: messages it cannot send (no credit) must not hold up van/control.
+      const session = (conn as any).create_session();
+      session.begin();
+      return session.attach_sender({ target: { address } });
     },
     raw(bytes) {
       (conn as any).socket.write(bytes);

@@ -200,6 +200,24 @@ describe('a hostile linked router cannot break the network (routers in child pro
     await networkHolds();
   });
 
+  test('a link to any other address than van/data and van/control is refused: 300 unsettled 1 MB messages sent there are not kept', async () => {
+    // rhea takes any attach and grants it credit; nothing settled what arrived there, so rhea kept it all.
+    const h = await hostile('H-junk');
+    const sender = h.openSender('junk');
+    let detach: any;
+    sender.on('sender_close', (ctx: any) => (detach = ctx.sender.remote?.detach?.error));
+    const body = Buffer.alloc(MB, 7);
+    for (let i = 0; i < 300; i++) {
+      sender.send({ body });
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor('A refuses the link', () => detach !== undefined, 10_000);
+    assert.equal(detach.condition, 'amqp:not-found');
+    await processed(h);
+    assert.equal(h.closed(), false, 'the connection stays: only the link is refused');
+    await networkHolds();
+  });
+
   test('a record whose subscriptions is a number is refused, and the router lives', async () => {
     const h = await hostile('H1');
     await h.send({ t: 'lsa', lsa: h.ownRecord({ subscriptions: 5 }) });
