@@ -288,6 +288,25 @@ export function viewRow(page: Page, view: 'Clusters' | 'Links' | 'Services', lab
   return pane.locator(rows).filter({ has: page.locator('.label-name', { hasText: re }) });
 }
 
+/**
+ * Opens a tree row by its twistie, as a person would, until the tree shows it open (bounded: 30 s). A
+ * context without a site is folded when the tree first shows it already read, open when it first showed
+ * it loading: which one a test gets depends on timing.
+ */
+export async function expandRow(page: Page, view: 'Clusters' | 'Links' | 'Services', label: string, level?: number): Promise<void> {
+  const row = viewRow(page, view, label, level);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if ((await row.getAttribute('aria-expanded', { timeout: 3000 }).catch(() => undefined)) === 'true') return;
+    if (Date.now() > deadline) throw new Error(`the ${view} row ${label} did not open`);
+    await row
+      .locator('.monaco-tl-twistie')
+      .click({ timeout: 3000 })
+      .catch(() => undefined);
+    await page.waitForTimeout(500);
+  }
+}
+
 export async function openSkupper(page: Page): Promise<void> {
   const item = page.locator(S.activityItem('Skupper'));
   await item.waitFor({ timeout: 60_000 });

@@ -18,6 +18,7 @@ import { SiteUnderTest } from '../e2e/helpers';
 import {
   S,
   clearToasts,
+  expandRow,
   fileDialog,
   openFile,
   openSkupper,
@@ -133,7 +134,9 @@ describe('story 1 in the UI: two clusters, one link, one service', { skip, timeo
     const { page } = wb;
     await openSkupper(page);
     await viewRow(page, 'Clusters', 'public', 1).waitFor({ timeout: 30_000 });
+    await expandRow(page, 'Clusters', 'public', 1);
     await viewRow(page, 'Clusters', pubNs).waitFor({ timeout: 30_000 });
+    await expandRow(page, 'Clusters', 'private', 1);
     await viewRow(page, 'Clusters', privNs).waitFor({ timeout: 30_000 });
     await shot('clusters-no-site');
   });
