@@ -609,7 +609,7 @@ async function framePaths(managementPorts: number[]): Promise<string> {
       for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c.dataFrames[k];
     }
   }
-  return `data frames: sent ${sum.sentFast} fast, ${sum.sentRhea} by rhea (${sum.queued} queued first); read ${sum.readFast} fast, ${sum.readRhea} by rhea`;
+  return `data frames: sent ${sum.sentFast} fast, ${sum.sentRhea} by rhea, ${sum.queued} after waiting for credit; read ${sum.readFast} fast, ${sum.readRhea} by rhea`;
 }
 
 // ---- main -----------------------------------------------------------------------------------------

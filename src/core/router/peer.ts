@@ -58,10 +58,9 @@ export interface ConnectionStatus {
 }
 
 /**
- * Frames of the data link: written by the fast path (`sentFast`) or by rhea (`sentRhea`, which includes
- * frames first `queued` for lack of credit), read by the frame reader (`readFast`) or by rhea
- * (`readRhea`). A router talking to a router of this version uses the fast paths only while it has
- * credit; anything on rhea's path costs a copy and a decode per frame.
+ * Frames of the data link: written by the fast path (`sentFast`) or by rhea (`sentRhea`), read by the
+ * frame reader (`readFast`) or by rhea (`readRhea`); `queued` counts those that first waited for credit
+ * (they leave by either path). Anything on rhea's path costs a copy and a decode per frame.
  */
 export interface DataFrameCounts {
   sentFast: number;
@@ -144,7 +143,6 @@ export class PeerLink implements DataPort {
   private controlSender?: RheaLink;
   /** The peer's data link, as rhea received its attach; its transfers are read by `reader`. */
   private dataReceiver?: RheaLink;
-  private dataCreditWindow = DATA_CREDIT_WINDOW;
   private readonly reader?: DataFrameReader;
   private readonly dataQueue: [Buffer, Buffer][] = [];
   private dataQueueHead = 0;
@@ -285,8 +283,8 @@ export class PeerLink implements DataPort {
     incoming.next_delivery_id = deliveryId + 1;
     if (r.credit > 0) r.credit--;
     r.delivery_count++;
-    const delta = this.dataCreditWindow - r.credit;
-    if (delta >= this.dataCreditWindow / 4) r.flow(delta);
+    const delta = DATA_CREDIT_WINDOW - r.credit;
+    if (delta >= DATA_CREDIT_WINDOW / 4) r.flow(delta);
     else if (incoming.max_transfer_id - incoming.next_transfer_id < incoming.window / 2) this.conn._register();
     this.frames.readFast++;
     return true;
@@ -295,7 +293,6 @@ export class PeerLink implements DataPort {
   /** The data receiver is attached: its transfers (on the peer's channel and handle) go to the reader. */
   private readDataLink(receiver: RheaLink): void {
     this.dataReceiver = receiver;
-    this.dataCreditWindow = DATA_CREDIT_WINDOW;
     // rhea tops credit up to this window for the frames it reads itself; the fast reader, in acceptTransfer.
     receiver.set_credit_window(DATA_CREDIT_WINDOW);
     if (DATA_CREDIT_WINDOW > receiver.credit) receiver.flow(DATA_CREDIT_WINDOW - receiver.credit);
